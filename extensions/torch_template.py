@@ -1,0 +1,289 @@
+"""Jinja extensions of torch-template: answer validation and every variant-dependent value.
+
+Copier loads this file through ``copier_template_extensions.TemplateExtensionLoader`` (see
+``copier.yml``). It reads the one data table ``backends.toml`` beside it and exposes:
+
+- globals for the questions' choices (``tt_backend_choices``, ``tt_python_choices``);
+- filters that validate answers and return a one-line message, empty when the answer is good;
+- a context hook that adds the derived values (``backend``, ``env_vars``, ...) that template
+  files read. Template files never re-derive them.
+
+The module is importable on its own (no Copier needed) so tests can exercise it directly.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import sys
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+from jinja2.ext import Extension
+
+TABLE_PATH = Path(__file__).with_name("backends.toml")
+
+# Top-level modules the rendered project imports (or whose names would confuse it).
+RESERVED_PACKAGE_NAMES = frozenset(
+    {
+        "torch",
+        "torchvision",
+        "torchaudio",
+        "torchmetrics",
+        "lightning",
+        "pytorch_lightning",
+        "lightning_fabric",
+        "lightning_utilities",
+        "hydra",
+        "omegaconf",
+        "numpy",
+        "rich",
+        "yaml",
+        "pytest",
+        "mypy",
+        "ruff",
+        "tensorboard",
+        "mlflow",
+        "wandb",
+        "optuna",
+        "submitit",
+        "triton",
+        "sympy",
+        "typing_extensions",
+        "setuptools",
+        "pip",
+        "test",
+        "tests",
+        "src",
+        "configs",
+        "copier",
+    }
+)
+PACKAGE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+MAX_NAME_LENGTH = 40
+
+# SPDX expressions for the license question's answers (pyproject's ``license`` field).
+LICENSE_EXPRESSIONS = {
+    "MIT": "MIT",
+    "Apache-2.0": "Apache-2.0",
+    "BSD-3-Clause": "BSD-3-Clause",
+    "Proprietary": "LicenseRef-Proprietary",
+}
+
+# Container paths of the named cache volumes; compose, Dockerfile and devcontainer share them.
+CACHE_ROOT = "/cache"
+
+
+@cache
+def load_table(path: Path = TABLE_PATH) -> dict[str, Any]:
+    """Read and check the backends table; raise ValueError naming the first inconsistency."""
+    with path.open("rb") as handle:
+        table = tomllib.load(handle)
+    releases = table["torch"]["releases"]
+    for name, backend in table["backends"].items():
+        lo, hi = _version(backend["torch_min"]), _version(backend["torch_max_exclusive"])
+        if not lo < hi:
+            raise ValueError(f"backend {name!r}: empty torch range")
+        if not any(lo <= _version(r) < hi for r in releases):
+            raise ValueError(f"backend {name!r}: no supported torch release ships it")
+        if backend["gpu_expected"] != bool(backend["cuda_version"]):
+            raise ValueError(f"backend {name!r}: gpu_expected disagrees with cuda_version")
+        if name != "cpu" and name != "cu" + backend["cuda_version"].replace(".", ""):
+            raise ValueError(f"backend {name!r}: name does not match cuda_version")
+    if table["torch"]["default_python"] not in table["torch"]["python_versions"]:
+        raise ValueError("default_python is not among python_versions")
+    return table
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def backend_names() -> list[str]:
+    """The backend keys in table order (``cpu`` first)."""
+    return list(load_table()["backends"])
+
+
+def backend_choices() -> dict[str, str]:
+    """Question choices for ``torch_backend``: label -> key."""
+    return {f"{name}: {b['label']}": name for name, b in load_table()["backends"].items()}
+
+
+def python_choices() -> list[str]:
+    """Question choices for ``python_version``."""
+    return list(load_table()["torch"]["python_versions"])
+
+
+def default_package_name(project_name: str) -> str:
+    """Turn a free-form project name into a package-name suggestion."""
+    name = re.sub(r"[^a-z0-9]+", "_", str(project_name).lower()).strip("_")
+    if name and name[0].isdigit():
+        name = "p_" + name
+    return name
+
+
+def project_slug(project_name: str) -> str:
+    """The distribution name (PEP 503 normalised) for a project name."""
+    return re.sub(r"[^a-z0-9]+", "-", str(project_name).lower()).strip("-")
+
+
+def project_name_error(value: Any) -> str:
+    """Message for a bad project name, empty when it is usable."""
+    text = str(value or "").strip()
+    if not text:
+        return "project_name is empty: type a name such as 'Digit Classifier'."
+    if len(text) > 80:
+        return "project_name is longer than 80 characters: type a shorter name."
+    if not project_slug(text) or not re.match(r"^[A-Za-z]", text):
+        return "project_name must start with a letter: type a name such as 'Digit Classifier'."
+    return ""
+
+
+def package_name_error(value: Any) -> str:
+    """Message for a bad import package name, empty when it is usable."""
+    name = str(value or "")
+    hint = "type a lowercase name such as 'digit_classifier'."
+    if not name:
+        return f"package_name is empty: {hint}"
+    if not PACKAGE_NAME_RE.match(name):
+        return (
+            f"package_name {name!r} is not a lowercase Python identifier "
+            f"(letters, digits, '_', starting with a letter): {hint}"
+        )
+    if len(name) > MAX_NAME_LENGTH:
+        return f"package_name {name!r} is longer than {MAX_NAME_LENGTH} characters: {hint}"
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return f"package_name {name!r} is a Python keyword: {hint}"
+    if name in sys.stdlib_module_names:
+        return f"package_name {name!r} shadows the standard library module {name!r}: {hint}"
+    if name in RESERVED_PACKAGE_NAMES:
+        return f"package_name {name!r} shadows the {name!r} package the project uses: {hint}"
+    if name.startswith("_") or name.endswith("_") or "__" in name:
+        return f"package_name {name!r} has stray underscores: {hint}"
+    return ""
+
+
+def email_error(value: Any) -> str:
+    """Message for an address that does not look like an email, empty when it does."""
+    text = str(value or "")
+    if not EMAIL_RE.match(text):
+        return (
+            f"author_email {text!r} does not look like an email: type one like 'ada@example.com'."
+        )
+    return ""
+
+
+def author_name_error(value: Any) -> str:
+    """Message for an empty or multi-line author name."""
+    text = str(value or "")
+    if not text.strip():
+        return "author_name is empty: type your name or your team's."
+    if "\n" in text or '"' in text:
+        return "author_name must be one line without double quotes: type it plainly."
+    return ""
+
+
+def combination_error(backend: Any, python_version: Any) -> str:
+    """Message when a backend and a Python version cannot be installed together."""
+    table = load_table()
+    if backend not in table["backends"]:
+        names = ", ".join(table["backends"])
+        return f"torch_backend {backend!r} is unknown: choose one of {names}."
+    if str(python_version) not in table["torch"]["python_versions"]:
+        versions = ", ".join(table["torch"]["python_versions"])
+        return (
+            f"python_version {python_version!r} has no torch wheels for backend {backend!r}: "
+            f"choose one of {versions}."
+        )
+    return ""
+
+
+def derive(answers: dict[str, Any]) -> dict[str, Any]:
+    """All variant-dependent values for one set of answers (pure; no Copier needed)."""
+    table = load_table()
+    name = answers["torch_backend"]
+    python = str(answers["python_version"])
+    raw = table["backends"][name]
+    is_cuda = bool(raw["gpu_expected"])
+    torch_spec = f">={raw['torch_min']},<{raw['torch_max_exclusive']}"
+    versions = table["torch"]["python_versions"]
+    backend = {
+        "name": name,
+        "label": raw["label"],
+        "is_cuda": is_cuda,
+        "cuda_version": raw["cuda_version"],
+        "min_driver": raw["min_driver"],
+        "gpu_archs": list(raw["gpu_archs"]),
+        "index_name": f"pytorch-{name}",
+        "index_url": raw["index_url"],
+        "torch_spec": torch_spec,
+        "torch_min": raw["torch_min"],
+        "torch_max_exclusive": raw["torch_max_exclusive"],
+        "conda_pytorch_spec": f"pytorch[version='{torch_spec}',build='{raw['conda_build']}']",
+        "conda_cuda_version": raw["cuda_version"],
+        "docker_base": f"python:{python}-slim-trixie",
+        "accelerator": "auto" if is_cuda else "cpu",
+        "precision": "auto" if is_cuda else "32-true",
+        "pin_memory": is_cuda,
+        "ci_torch_index_url": table["backends"]["cpu"]["index_url"],
+    }
+    env_vars = {
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONFAULTHANDLER": "1",
+        "PYTHONHASHSEED": "0",
+        "TORCH_HOME": f"{CACHE_ROOT}/torch",
+        "HF_HOME": f"{CACHE_ROOT}/huggingface",
+        "UV_CACHE_DIR": f"{CACHE_ROOT}/uv",
+    }
+    if is_cuda:
+        env_vars["CUBLAS_WORKSPACE_CONFIG"] = ":4096:8"
+    return {
+        "backend": backend,
+        "env_vars": env_vars,
+        "cache_volumes": {
+            "torch": env_vars["TORCH_HOME"],
+            "huggingface": env_vars["HF_HOME"],
+            "uv": env_vars["UV_CACHE_DIR"],
+        },
+        "project_slug": project_slug(answers.get("project_name", "")),
+        "license_expression": LICENSE_EXPRESSIONS.get(str(answers.get("license", "MIT")), "MIT"),
+        "python_versions_supported": versions,
+        "ci_python_versions": [v for v in versions if _version(v) >= _version(python)],
+        "python_max": versions[-1],
+    }
+
+
+class TorchTemplateExtension(Extension):
+    """Registers the choice globals and the validation filters used by ``copier.yml``."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.globals["tt_backend_choices"] = backend_choices()
+        environment.globals["tt_python_choices"] = python_choices()
+        environment.globals["tt_default_python"] = load_table()["torch"]["default_python"]
+        environment.filters["tt_default_package_name"] = default_package_name
+        environment.filters["tt_project_name_error"] = project_name_error
+        environment.filters["tt_package_name_error"] = package_name_error
+        environment.filters["tt_email_error"] = email_error
+        environment.filters["tt_author_name_error"] = author_name_error
+        environment.filters["tt_combination_error"] = combination_error
+
+
+try:  # Copier's loader is only present while rendering; unit tests import this file bare.
+    from copier_template_extensions import ContextHook
+except ImportError:  # pragma: no cover - exercised only outside the test environment
+    ContextHook = Extension  # type: ignore[assignment,misc]
+
+
+class DerivedContext(ContextHook):  # type: ignore[misc,valid-type]
+    """Adds the derived values to the render context once the answers they need exist."""
+
+    def hook(self, context: dict[str, Any]) -> None:
+        """Update ``context`` in place (Copier calls this for every render)."""
+        answered = "python_version" in context
+        if answered and context.get("torch_backend") in load_table()["backends"]:
+            context.update(derive(context))

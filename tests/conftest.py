@@ -1,0 +1,146 @@
+"""Shared fixtures: render each answer set once per session, install the default project once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+
+TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TEMPLATE_ROOT / "extensions"))
+
+import torch_template  # noqa: E402  (the extension, imported bare for tests)
+
+BACKENDS = torch_template.backend_names()
+DEFAULT_ANSWERS: dict[str, Any] = {"project_name": "Smoke Project", "package_name": "smoke_project"}
+
+
+def render(dst: Path, **answers: Any) -> Path:
+    """Render the template at git HEAD (plus uncommitted changes) into ``dst``; tasks skipped."""
+    copier.run_copy(
+        str(TEMPLATE_ROOT),
+        dst,
+        data={**DEFAULT_ANSWERS, **answers},
+        defaults=True,
+        unsafe=True,
+        skip_tasks=True,
+        vcs_ref="HEAD",
+        quiet=True,
+    )
+    return dst
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_copier_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """An empty Copier settings file (a developer's own cannot leak in) and a git identity."""
+    settings = tmp_path_factory.mktemp("copier-settings") / "settings.yml"
+    settings.write_text("{}\n")
+    isolated = {
+        "COPIER_SETTINGS_PATH": str(settings),
+        # Commits made by tests (update tests, the git-init task) need an identity on CI.
+        "GIT_AUTHOR_NAME": "Template Tests",
+        "GIT_AUTHOR_EMAIL": "tests@torch-template.invalid",
+        "GIT_COMMITTER_NAME": "Template Tests",
+        "GIT_COMMITTER_EMAIL": "tests@torch-template.invalid",
+    }
+    saved = {key: os.environ.get(key) for key in isolated}
+    os.environ.update(isolated)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def render_variant(tmp_path_factory: pytest.TempPathFactory):
+    """Factory: the rendered project for a backend, rendered once per session."""
+    cache: dict[str, Path] = {}
+
+    def _render(backend: str = "cpu") -> Path:
+        if backend not in cache:
+            dst = tmp_path_factory.mktemp(f"render-{backend}") / "smoke-project"
+            cache[backend] = render(dst, torch_backend=backend)
+        return cache[backend]
+
+    return _render
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def variant_project(request: pytest.FixtureRequest, render_variant) -> Path:
+    """Each backend's rendered project (parametrized over the data table)."""
+    return render_variant(request.param)
+
+
+@dataclass(frozen=True)
+class InstalledProject:
+    """A rendered project installed (editable) in a venv that reuses this env's CPU torch."""
+
+    root: Path
+    python: Path
+    package: str
+
+    def run(
+        self,
+        *args: str,
+        timeout: float = 600,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``python ARGS`` in the project root with the project's venv."""
+        proc = subprocess.run(
+            [str(self.python), *args],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "PYTHONHASHSEED": "0", **(env or {})},
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"python {' '.join(args)} exited {proc.returncode}\n"
+                f"--- stdout ---\n{proc.stdout[-4000:]}\n--- stderr ---\n{proc.stderr[-4000:]}"
+            )
+        return proc
+
+
+def install_project(root: Path, venv_dir: Path, package: str) -> InstalledProject:
+    """Editable install with no dependency resolution: torch & co come from this environment."""
+    venv.create(venv_dir, system_site_packages=True, with_pip=False)
+    python = venv_dir / "bin" / "python"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--no-build-isolation",
+            "--no-deps",
+            "--no-index",
+            "-e",
+            str(root),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return InstalledProject(root=root, python=python, package=package)
+
+
+@pytest.fixture(scope="session")
+def installed_project(render_variant, tmp_path_factory: pytest.TempPathFactory) -> InstalledProject:
+    """The default (cpu) project, rendered and installed once per session."""
+    root = render_variant("cpu")
+    return install_project(root, tmp_path_factory.mktemp("venv-cpu") / "venv", "smoke_project")
