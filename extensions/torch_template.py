@@ -17,6 +17,7 @@ import keyword
 import re
 import sys
 import tomllib
+import unicodedata
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,13 @@ RESERVED_PACKAGE_NAMES = frozenset(
     }
 )
 PACKAGE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+# Plain ASCII addresses: no quotes, spaces or backslashes (they land in TOML strings).
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
+    r"@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+)
 MAX_NAME_LENGTH = 40
+MAX_PROJECT_NAME_LENGTH = 80
 
 # SPDX expressions for the license question's answers (pyproject's ``license`` field).
 LICENSE_EXPRESSIONS = {
@@ -118,9 +124,15 @@ def python_choices() -> list[str]:
     return list(load_table()["torch"]["python_versions"])
 
 
+def _ascii_fold(text: str) -> str:
+    """Drop accents so 'Ünïcode' becomes 'Unicode' (characters with no ASCII form vanish)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return decomposed.encode("ascii", "ignore").decode("ascii")
+
+
 def default_package_name(project_name: str) -> str:
     """Turn a free-form project name into a package-name suggestion."""
-    name = re.sub(r"[^a-z0-9]+", "_", str(project_name).lower()).strip("_")
+    name = re.sub(r"[^a-z0-9]+", "_", _ascii_fold(str(project_name)).lower()).strip("_")
     if name and name[0].isdigit():
         name = "p_" + name
     return name
@@ -128,7 +140,16 @@ def default_package_name(project_name: str) -> str:
 
 def project_slug(project_name: str) -> str:
     """The distribution name (PEP 503 normalised) for a project name."""
-    return re.sub(r"[^a-z0-9]+", "-", str(project_name).lower()).strip("-")
+    return re.sub(r"[^a-z0-9]+", "-", _ascii_fold(str(project_name)).lower()).strip("-")
+
+
+def _plain_text_error(question: str, text: str) -> str:
+    """Message when free text cannot be written into the project's TOML and YAML strings."""
+    if "\n" in text or "\r" in text:
+        return f"{question} must be one line: type it without line breaks."
+    if '"' in text or "\\" in text:
+        return f"{question} cannot contain double quotes or backslashes: type it without them."
+    return ""
 
 
 def project_name_error(value: Any) -> str:
@@ -136,35 +157,60 @@ def project_name_error(value: Any) -> str:
     text = str(value or "").strip()
     if not text:
         return "project_name is empty: type a name such as 'Digit Classifier'."
-    if len(text) > 80:
-        return "project_name is longer than 80 characters: type a shorter name."
-    if not project_slug(text) or not re.match(r"^[A-Za-z]", text):
-        return "project_name must start with a letter: type a name such as 'Digit Classifier'."
+    if len(text) > MAX_PROJECT_NAME_LENGTH:
+        return (
+            f"project_name is longer than {MAX_PROJECT_NAME_LENGTH} characters: "
+            "type a shorter name."
+        )
+    if plain := _plain_text_error("project_name", text):
+        return plain
+    if not project_slug(text):
+        return (
+            "project_name needs at least one Latin letter or digit: "
+            "type a name such as 'Digit Classifier'."
+        )
     return ""
+
+
+def description_error(value: Any) -> str:
+    """Message for a description that is not one plain line, empty when it is."""
+    return _plain_text_error("description", str(value or ""))
 
 
 def package_name_error(value: Any) -> str:
     """Message for a bad import package name, empty when it is usable."""
     name = str(value or "")
-    hint = "type a lowercase name such as 'digit_classifier'."
     if not name:
-        return f"package_name is empty: {hint}"
+        return "package_name is empty: type a lowercase name such as 'digit_classifier'."
+    problem = _package_problem(name)
+    shown = name if len(name) <= 2 * MAX_NAME_LENGTH else name[:MAX_NAME_LENGTH] + "..."
+    return f"package_name {shown!r} {problem}: {_package_hint(name)}" if problem else ""
+
+
+def _package_problem(name: str) -> str:
+    """What is wrong with a non-empty package name, empty when nothing is."""
     if not PACKAGE_NAME_RE.match(name):
-        return (
-            f"package_name {name!r} is not a lowercase Python identifier "
-            f"(letters, digits, '_', starting with a letter): {hint}"
-        )
+        return "is not a lowercase Python identifier (letters, digits, '_', starting with a letter)"
     if len(name) > MAX_NAME_LENGTH:
-        return f"package_name {name!r} is longer than {MAX_NAME_LENGTH} characters: {hint}"
+        return f"is longer than {MAX_NAME_LENGTH} characters"
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
-        return f"package_name {name!r} is a Python keyword: {hint}"
+        return "is a Python keyword"
     if name in sys.stdlib_module_names:
-        return f"package_name {name!r} shadows the standard library module {name!r}: {hint}"
+        return f"shadows the standard library module {name!r}"
     if name in RESERVED_PACKAGE_NAMES:
-        return f"package_name {name!r} shadows the {name!r} package the project uses: {hint}"
+        return f"shadows the {name!r} package the project uses"
     if name.startswith("_") or name.endswith("_") or "__" in name:
-        return f"package_name {name!r} has stray underscores: {hint}"
+        return "has stray underscores"
     return ""
+
+
+def _package_hint(name: str) -> str:
+    """What to type instead of a bad package name: a repaired name when one exists."""
+    base = re.sub(r"_+", "_", default_package_name(name))[: MAX_NAME_LENGTH - 8].strip("_")
+    for suggestion in (base, f"{base}_project"):
+        if base and suggestion != name and not _package_problem(suggestion):
+            return f"type {suggestion!r} or another lowercase name."
+    return "type a lowercase name such as 'digit_classifier'."
 
 
 def email_error(value: Any) -> str:
@@ -178,13 +224,11 @@ def email_error(value: Any) -> str:
 
 
 def author_name_error(value: Any) -> str:
-    """Message for an empty or multi-line author name."""
+    """Message for an empty author name or one that is not a plain line."""
     text = str(value or "")
     if not text.strip():
         return "author_name is empty: type your name or your team's."
-    if "\n" in text or '"' in text:
-        return "author_name must be one line without double quotes: type it plainly."
-    return ""
+    return _plain_text_error("author_name", text)
 
 
 def combination_error(backend: Any, python_version: Any) -> str:
@@ -269,6 +313,7 @@ class TorchTemplateExtension(Extension):
         environment.filters["tt_project_name_error"] = project_name_error
         environment.filters["tt_package_name_error"] = package_name_error
         environment.filters["tt_email_error"] = email_error
+        environment.filters["tt_description_error"] = description_error
         environment.filters["tt_author_name_error"] = author_name_error
         environment.filters["tt_combination_error"] = combination_error
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import sysconfig
 import venv
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +21,13 @@ sys.path.insert(0, str(TEMPLATE_ROOT / "extensions"))
 import torch_template  # noqa: E402  (the extension, imported bare for tests)
 
 BACKENDS = torch_template.backend_names()
-DEFAULT_ANSWERS: dict[str, Any] = {"project_name": "Smoke Project", "package_name": "smoke_project"}
+# Rendered projects target the interpreter running the tests, so their installs are honest.
+RUNNING_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
+DEFAULT_ANSWERS: dict[str, Any] = {
+    "project_name": "Smoke Project",
+    "package_name": "smoke_project",
+    "python_version": RUNNING_PYTHON,
+}
 
 
 def render(dst: Path, **answers: Any) -> Path:
@@ -117,6 +124,10 @@ def install_project(root: Path, venv_dir: Path, package: str) -> InstalledProjec
     """Editable install with no dependency resolution: torch & co come from this environment."""
     venv.create(venv_dir, system_site_packages=True, with_pip=False)
     python = venv_dir / "bin" / "python"
+    # "System" site-packages are the base interpreter's, not this venv's: link this env's in.
+    site = venv_dir / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    parent = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (site / "_torch_template_parent_env.pth").write_text("".join(f"{p}\n" for p in sorted(parent)))
     subprocess.run(
         [
             sys.executable,

@@ -1,0 +1,289 @@
+"""Answering the questions: bad answers stop with one helpful line, odd good ones render.
+
+Also covers the ``_tasks`` git-init step, the only task the template runs: it initialises a
+repository with one commit on a fresh copy and stays out of every other situation.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+import yaml
+from conftest import DEFAULT_ANSWERS, TEMPLATE_ROOT, render, torch_template
+from jinja2 import Environment
+from plumbum import local
+
+# (question, bad answer, words the message must contain). Each must be refused before anything
+# is written. Questions with choices are refused by Copier itself ("Invalid choice for ..."),
+# whose one line lists the valid answers; every other message is ours.
+INVALID_ANSWERS: list[tuple[str, Any, str]] = [
+    ("project_name", "", "project_name is empty"),
+    ("project_name", "日本語", "at least one Latin letter or digit"),
+    ("project_name", 'The "Best" Model', "double quotes"),
+    ("package_name", "", "package_name is empty"),
+    ("package_name", "os", "shadows the standard library module 'os'"),
+    ("package_name", "torch", "shadows the 'torch' package"),
+    ("package_name", "lightning", "shadows the 'lightning' package"),
+    ("package_name", "class", "is a Python keyword"),
+    ("package_name", "1abc", "not a lowercase Python identifier"),
+    ("package_name", "My-Pkg", "not a lowercase Python identifier"),
+    ("package_name", "has space", "not a lowercase Python identifier"),
+    ("package_name", "a" * 300, "longer than 40 characters"),
+    ("description", "Line one.\nLine two.", "must be one line"),
+    ("author_name", "", "author_name is empty"),
+    ("author_email", "nobody", "does not look like an email"),
+    ("author_email", "a@b", "does not look like an email"),
+    ("license", "GPL-3.0", "Invalid choice for 'license'"),
+    ("python_version", "3.9", "Invalid choice for 'python_version'"),
+    ("torch_backend", "cu999", "Invalid choice for 'torch_backend'"),
+]
+
+
+def _case_id(case: tuple[str, Any, str]) -> str:
+    question, value, _ = case
+    return f"{question}={str(value)[:12]!r}"
+
+
+@pytest.mark.parametrize(
+    ("question", "value", "expected"), INVALID_ANSWERS, ids=map(_case_id, INVALID_ANSWERS)
+)
+def test_invalid_answer_is_refused_with_one_line(
+    tmp_path: Path, question: str, value: Any, expected: str
+) -> None:
+    dst = tmp_path / "new-project"
+    with pytest.raises(ValueError, match=re.escape(expected)) as caught:
+        render(dst, **{question: value})
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"question '{question}'" in message or f"for '{question}'" in message
+    if message.startswith("Invalid choice"):
+        assert "is not in [" in message, "Copier lists the valid answers"
+    else:
+        assert message.split(": ", 1)[1].startswith(question)
+        assert ": type " in message
+    assert not dst.exists(), "a refused answer must not leave a directory behind"
+
+
+def test_cli_prints_the_message_as_its_last_line(tmp_path: Path) -> None:
+    dst = tmp_path / "new-project"
+    cmd = [
+        sys.executable,
+        "-m",
+        "copier",
+        "copy",
+        "--trust",
+        "--defaults",
+        "--skip-tasks",
+        "--vcs-ref",
+        "HEAD",
+        "--data",
+        "package_name=os",
+        str(TEMPLATE_ROOT),
+        str(dst),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    last_line = proc.stderr.strip().splitlines()[-1]
+    assert last_line == (
+        "ValueError: Validation error for question 'package_name': "
+        + torch_template.package_name_error("os")
+    )
+    assert "type 'os_project'" in last_line
+    assert not dst.exists()
+
+
+def test_unusual_valid_answers_render(tmp_path: Path) -> None:
+    dst = tmp_path / "unicode"
+    answers = {
+        "project_name": "Ünïcode Vision 2",
+        "description": "Detects cats & dogs; it's <fast> and 'robust'.",
+        "author_name": "Seán O'Brien",
+        "author_email": "o'brien@lab.example.org",
+        "license": "Proprietary",
+    }
+    # No package_name: its default is derived from the project name.
+    copier.run_copy(
+        str(TEMPLATE_ROOT),
+        dst,
+        data=answers,
+        defaults=True,
+        unsafe=True,
+        skip_tasks=True,
+        vcs_ref="HEAD",
+        quiet=True,
+    )
+    recorded = yaml.safe_load((dst / ".copier-answers.yml").read_text())
+    assert recorded["package_name"] == "unicode_vision_2"
+    assert recorded["author_name"] == "Seán O'Brien"
+    assert (dst / "src" / "unicode_vision_2").is_dir()
+    pyproject = tomllib.loads((dst / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == "unicode-vision-2"
+    assert pyproject["project"]["description"] == answers["description"]
+    assert pyproject["project"]["authors"] == [
+        {"name": "Seán O'Brien", "email": "o'brien@lab.example.org"}
+    ]
+    assert pyproject["project"]["license"] == "LicenseRef-Proprietary"
+
+
+def test_default_package_name_that_is_reserved_is_refused(tmp_path: Path) -> None:
+    """With --defaults a project called 'Test' would get package 'test': refused, with a fix."""
+    dst = tmp_path / "test"
+    with pytest.raises(ValueError, match="type 'test_project'"):
+        copier.run_copy(
+            str(TEMPLATE_ROOT),
+            dst,
+            data={"project_name": "Test"},
+            defaults=True,
+            unsafe=True,
+            skip_tasks=True,
+            vcs_ref="HEAD",
+            quiet=True,
+        )
+    assert not dst.exists()
+
+
+# --- interactive prompt ---------------------------------------------------------------------
+
+
+def test_interactive_bad_answer_shows_message_and_asks_again(tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect", reason="pexpect drives the interactive prompt")
+    dst = tmp_path / "interactive"
+    env = {**os.environ, "TERM": "xterm", "NO_COLOR": "1", "PROMPT_TOOLKIT_NO_CPR": "1"}
+    args = ["-m", "copier", "copy", "--trust", "--skip-tasks", "--vcs-ref", "HEAD"]
+    child = pexpect.spawn(
+        sys.executable,
+        [*args, str(TEMPLATE_ROOT), str(dst)],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(40, 250),
+    )
+    try:
+        child.expect("Human-readable project name")
+        child.send("\r")  # keep the default project name
+        child.expect("Python import name")
+        child.send("\x15os\r")  # Ctrl-U clears the suggested default, then a bad answer
+        child.expect(re.escape(torch_template.package_name_error("os")))
+        child.send("\x15digit_classifier\r")
+        child.expect("One-line description")  # accepted: the next question is asked
+        child.sendcontrol("c")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert not dst.exists()
+
+
+# --- the git-init task ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_git_identity(tmp_path: Path) -> Iterator[None]:
+    """Tasks see no git identity but the answers' (and no developer config, hooks or signing).
+
+    Copier runs tasks with plumbum's environment, a copy of ``os.environ`` taken at import
+    time, so the isolation goes through ``plumbum.local.env``.
+    """
+    global_config = tmp_path / "gitconfig"
+    global_config.write_text("")
+    with local.env(GIT_CONFIG_GLOBAL=str(global_config), GIT_CONFIG_NOSYSTEM="1"):
+        for key in ("AUTHOR", "COMMITTER"):
+            for part in ("NAME", "EMAIL"):
+                local.env.pop(f"GIT_{key}_{part}", None)
+        yield
+
+
+def copy_with_tasks(dst: Path, **answers: Any) -> Path:
+    """Render like ``copier copy`` does for a user: tasks included."""
+    copier.run_copy(
+        str(TEMPLATE_ROOT),
+        dst,
+        data={**DEFAULT_ANSWERS, **answers},
+        defaults=True,
+        unsafe=True,
+        skip_tasks=False,
+        vcs_ref="HEAD",
+        quiet=True,
+    )
+    return dst
+
+
+def git(repo: Path, *args: str) -> str:
+    """Output of a git command in ``repo``."""
+    return subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_fresh_copy_is_a_repository_with_one_clean_commit(
+    tmp_path: Path, no_git_identity: None
+) -> None:
+    dst = copy_with_tasks(
+        tmp_path / "fresh", author_name="Seán O'Brien", author_email="o'brien@example.com"
+    )
+    assert (dst / ".git").is_dir()
+    assert git(dst, "rev-list", "--count", "HEAD") == "1"
+    assert git(dst, "status", "--porcelain") == ""
+    assert git(dst, "log", "-1", "--format=%an <%ae>|%s") == (
+        "Seán O'Brien <o'brien@example.com>|Initial commit from torch-template"
+    )
+    assert ".copier-answers.yml" in git(dst, "ls-files").splitlines()
+
+
+def test_copy_inside_a_repository_does_not_nest_one(tmp_path: Path) -> None:
+    outer = tmp_path / "monorepo"
+    outer.mkdir()
+    git(outer, "init", "--quiet")
+    dst = copy_with_tasks(outer / "projects" / "vision")
+    assert not (dst / ".git").exists()
+    assert git(outer, "rev-list", "--all", "--count") == "0", "no commit in the outer repo"
+
+
+def test_git_init_false_leaves_no_repository(tmp_path: Path) -> None:
+    dst = copy_with_tasks(tmp_path / "plain", git_init=False)
+    assert (dst / "pyproject.toml").is_file()
+    assert not (dst / ".git").exists()
+
+
+def test_recopy_keeps_the_existing_history(tmp_path: Path) -> None:
+    dst = copy_with_tasks(tmp_path / "recopied")
+    (dst / "NOTES.md").write_text("mine\n")
+    git(dst, "add", "NOTES.md")
+    git(dst, "commit", "--quiet", "-m", "User work")
+    head = git(dst, "rev-parse", "HEAD")
+    copier.run_recopy(dst, defaults=True, overwrite=True, unsafe=True, vcs_ref="HEAD", quiet=True)
+    assert git(dst, "rev-parse", "HEAD") == head, "recopy must not commit"
+    assert git(dst, "rev-list", "--count", "HEAD") == "2"
+
+
+def _task() -> dict[str, Any]:
+    config = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
+    (task,) = config["_tasks"]
+    return task
+
+
+@pytest.mark.parametrize(
+    ("operation", "git_init", "runs"),
+    [("copy", True, True), ("copy", False, False), ("update", True, False)],
+)
+def test_task_runs_only_on_copy(operation: str, git_init: bool, runs: bool) -> None:
+    """On ``copier update`` the task is skipped (Copier renders old and new copies in temp
+    directories during an update; a task there would initialise throwaway repositories)."""
+    when = Environment().from_string(_task()["when"])
+    rendered = when.render(_copier_operation=operation, git_init=git_init)
+    assert rendered == str(runs)
+
+
+def test_task_never_downloads() -> None:
+    command = " ".join(_task()["command"])
+    command += (TEMPLATE_ROOT / "tasks" / "init_git.py").read_text()
+    for word in ("http", "curl", "wget", "pip", "uv ", "conda", "pre-commit", "fetch", "clone"):
+        assert word not in command, f"the git-init task must stay offline: found {word!r}"
