@@ -1,0 +1,1 @@
+"""Hydra configs shipped inside the package (``hydra.initialize_config_module`` needs a module)."""

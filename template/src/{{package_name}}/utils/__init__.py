@@ -1,0 +1,1 @@
+"""Seeding, hardware and config-to-object helpers."""

@@ -1,0 +1,81 @@
+"""Reproducibility: one master seed, derived seeds for each random stream, deterministic mode.
+
+Typical use::
+
+    seed_everything(cfg.seed, deterministic=cfg.deterministic)
+    data_seed = derive_seed(cfg.seed, "data")
+    loader = DataLoader(..., generator=make_generator(data_seed), worker_init_fn=worker_init_fn)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+
+import numpy as np
+import torch
+
+# cuBLAS needs a fixed workspace to be deterministic on CUDA >= 10.2.
+CUBLAS_WORKSPACE_CONFIG = ":4096:8"
+MAX_SEED = 2**32 - 1
+
+
+def seed_everything(seed: int, *, deterministic: bool = False) -> int:
+    """Seed Python, NumPy and torch (CPU and every GPU) and return the seed.
+
+    Builds on ``lightning.pytorch.seed_everything(seed, workers=True)``, which also makes
+    Lightning seed DataLoader workers. ``seed=0`` is a valid seed like any other.
+    ``deterministic=True`` additionally makes torch use deterministic algorithms
+    (see :func:`set_deterministic`).
+    """
+    from lightning.pytorch import seed_everything as lightning_seed_everything
+
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be an integer in [0, {MAX_SEED}], got {seed!r}")
+    applied = lightning_seed_everything(seed, workers=True)
+    set_deterministic(deterministic)
+    return applied
+
+
+def derive_seed(master: int, *names: str) -> int:
+    """Derive an independent, reproducible seed for a named stream from the master seed.
+
+    The result depends only on the arguments (SHA-256, not Python's salted ``hash``), so it is
+    the same in every process and on every platform. Distinct names give distinct streams, e.g.
+    ``derive_seed(seed, "data", "split")``.
+    """
+    key = "\x1f".join([str(int(master)), *names]).encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:4], "big")
+
+
+def make_generator(seed: int) -> torch.Generator:
+    """Return a CPU ``torch.Generator`` seeded with ``seed`` (for samplers and data creation)."""
+    generator = torch.Generator()
+    generator.manual_seed(int(seed))
+    return generator
+
+
+def worker_init_fn(worker_id: int) -> None:
+    """Seed Python and NumPy in a DataLoader worker from the seed torch gave that worker.
+
+    torch seeds each worker with ``base_seed + worker_id`` (``base_seed`` drawn from the
+    loader's generator), so workers differ from each other but repeat across runs.
+    """
+    worker_seed = torch.initial_seed() % (MAX_SEED + 1)
+    random.seed(worker_seed)
+    np.random.seed(worker_seed)
+
+
+def set_deterministic(enabled: bool) -> None:
+    """Switch torch's deterministic algorithms and cuDNN's deterministic mode on or off.
+
+    When enabling, sets ``CUBLAS_WORKSPACE_CONFIG`` (unless already set), which CUDA needs for
+    deterministic matrix products; operations without a deterministic implementation raise.
+    """
+    if enabled:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE_CONFIG)
+    torch.use_deterministic_algorithms(enabled)
+    torch.backends.cudnn.deterministic = enabled
+    if enabled:
+        torch.backends.cudnn.benchmark = False

@@ -1,0 +1,281 @@
+"""End to end: the rendered project is clean, passes its own tests, and keeps its command
+contract (train, resume, evaluate, readable errors, console scripts).
+
+Linters and the project's commands run from a subprocess in the project root, with the project's
+own tool configuration, the way a user runs them. One smoke training per session feeds the
+tests that need a run's outputs.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from conftest import BACKENDS, TEMPLATE_ROOT, InstalledProject, render, torch_template
+
+# Every name a template file can read: the questions and the derived values.
+QUESTIONS = [
+    key
+    for key in yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
+    if not key.startswith("_")
+]
+DERIVED = list(
+    torch_template.derive({"torch_backend": "cpu", "python_version": "3.12", "project_name": "X"})
+)
+# A Jinja expression over one of those names, or any Jinja statement or comment. This spares
+# GitHub Actions' `${{ ... }}` and docker/metadata-action's `{{version}}` patterns.
+JINJA_LEFTOVER = re.compile(
+    r"\{%|\{#-?\s|(?<!\$)\{\{-?\s*(?:_copier_\w+|"
+    + "|".join(re.escape(name) for name in [*QUESTIONS, *DERIVED])
+    + r")\b"
+)
+SMOKE_CLASSES = 4
+MIN_ACCURACY = 0.8  # chance is 1 / SMOKE_CLASSES
+
+
+def run(project: InstalledProject, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the project's python, with the outer pytest's options kept away from inner ones."""
+    env = {"PYTEST_ADDOPTS": "", "HYDRA_FULL_ERROR": "0"}
+    return project.run(*args, env=env, check=check)
+
+
+def rendered_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and ".git" not in p.relative_to(root).parts]
+
+
+def last_value(metrics_csv: Path, column: str) -> float:
+    """The last logged value of a column of a Lightning CSVLogger metrics file."""
+    with metrics_csv.open() as handle:
+        values = [row[column] for row in csv.DictReader(handle) if row.get(column)]
+    assert values, f"{column} never logged in {metrics_csv}"
+    return float(values[-1])
+
+
+def epochs_with(metrics_csv: Path, column: str) -> set[int]:
+    """The epochs in which a column of a Lightning CSVLogger metrics file was logged."""
+    with metrics_csv.open() as handle:
+        return {int(row["epoch"]) for row in csv.DictReader(handle) if row.get(column)}
+
+
+def ckpt_epoch(path: Path) -> int:
+    return int(torch.load(path, map_location="cpu", weights_only=True)["epoch"])
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished command: its run directory, output and wall time."""
+
+    dir: Path
+    proc: subprocess.CompletedProcess
+    seconds: float
+
+    @property
+    def output(self) -> str:
+        return self.proc.stdout + self.proc.stderr
+
+
+@pytest.fixture(scope="session")
+def smoke(installed_project: InstalledProject, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """`python -m <pkg>.train experiment=smoke hydra.run.dir=DIR`, once per session."""
+    run_dir = tmp_path_factory.mktemp("cli") / "smoke"
+    start = time.perf_counter()
+    proc = run(
+        installed_project,
+        "-m",
+        f"{installed_project.package}.train",
+        "experiment=smoke",
+        f"hydra.run.dir={run_dir}",
+    )
+    return Run(run_dir, proc, time.perf_counter() - start)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_no_template_syntax_left(render_variant, backend: str) -> None:
+    root = render_variant(backend)
+    leftovers = []
+    for path in rendered_files(root):
+        relative = path.relative_to(root).as_posix()
+        if "{{" in relative or "{%" in relative or relative.endswith(".jinja"):
+            leftovers.append(relative)
+            continue
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue
+        leftovers += [
+            f"{relative}:{text.count(chr(10), 0, m.start()) + 1}: {m.group()}"
+            for m in JINJA_LEFTOVER.finditer(text)
+        ]
+    assert not leftovers, "unrendered template syntax:\n" + "\n".join(leftovers)
+
+
+@pytest.mark.parametrize(
+    ("license_answer", "phrases"),
+    [
+        ("MIT", ["MIT License", "Permission is hereby granted, free of charge"]),
+        ("Apache-2.0", ["Apache License", "Version 2.0, January 2004", "END OF TERMS"]),
+        ("BSD-3-Clause", ["BSD 3-Clause License", "Neither the name of the copyright holder"]),
+        ("Proprietary", ["All rights reserved.", "prior written"]),
+    ],
+)
+def test_license_text_follows_the_answer(
+    tmp_path: Path, license_answer: str, phrases: list[str]
+) -> None:
+    root = render(tmp_path / "p", license=license_answer, author_name="Ada Lovelace")
+    text = (root / "LICENSE").read_text()
+    for phrase in phrases:
+        assert phrase in text
+    assert f"{time.localtime().tm_year}" in text
+    assert "Ada Lovelace" in text
+    assert text == text.strip("\n") + "\n"  # no stray blank lines around the text
+    others = {"MIT License", "Apache License", "BSD 3-Clause License", "All rights reserved."}
+    assert sum(other in text for other in others) == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "command", [("check", "--no-cache", "."), ("format", "--no-cache", "--check", ".")]
+)
+def test_ruff_clean_with_project_config(render_variant, backend: str, command: tuple) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", *command],
+        cwd=render_variant(backend),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_mypy_clean_with_project_config(
+    installed_project: InstalledProject, tmp_path: Path
+) -> None:
+    proc = installed_project.run(
+        "-m", "mypy", check=False, env={"MYPY_CACHE_DIR": str(tmp_path / "mypy")}
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_project_test_suite_passes(installed_project: InstalledProject) -> None:
+    proc = run(installed_project, "-m", "pytest", "-q", "-p", "no:cacheprovider", check=False)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    assert re.search(r"\d+ passed", proc.stdout)
+    assert " failed" not in proc.stdout
+
+
+@pytest.mark.slow
+def test_smoke_training_writes_a_checkpoint(smoke: Run) -> None:
+    assert smoke.seconds < 60, f"smoke training took {smoke.seconds:.0f} s (target: seconds)"
+    assert (smoke.dir / "checkpoints" / "last.ckpt").is_file()
+    assert ckpt_epoch(smoke.dir / "checkpoints" / "last.ckpt") == 4  # 5 epochs
+    assert (smoke.dir / ".hydra" / "config.yaml").is_file()
+
+
+@pytest.mark.slow
+def test_smoke_training_learns(smoke: Run) -> None:
+    metrics = smoke.dir / "csv" / "version_0" / "metrics.csv"
+    assert last_value(metrics, "val/acc") >= MIN_ACCURACY > 1 / SMOKE_CLASSES
+    assert last_value(metrics, "test/acc") >= MIN_ACCURACY
+
+
+@pytest.mark.slow
+def test_smoke_training_writes_a_single_run_dir(
+    smoke: Run, installed_project: InstalledProject
+) -> None:
+    # Outputs go to hydra.run.dir only: nothing lands in the project's default logs/.
+    assert not (installed_project.root / "logs").exists()
+    assert not (installed_project.root / "lightning_logs").exists()
+
+
+@pytest.mark.slow
+def test_resume_with_overrides(
+    installed_project: InstalledProject, smoke: Run, tmp_path: Path
+) -> None:
+    resumed = tmp_path / "resumed"
+    run(
+        installed_project,
+        "-m",
+        f"{installed_project.package}.train",
+        "experiment=smoke",
+        f"ckpt_path={smoke.dir / 'checkpoints' / 'last.ckpt'}",
+        "trainer.max_epochs=7",
+        "seed=7",
+        f"hydra.run.dir={resumed}",
+    )
+    assert ckpt_epoch(resumed / "checkpoints" / "last.ckpt") == 6
+    assert epochs_with(resumed / "csv" / "version_0" / "metrics.csv", "val/acc") == {5, 6}
+    config = yaml.safe_load((resumed / ".hydra" / "config.yaml").read_text())
+    assert config["seed"] == 7
+    assert config["trainer"]["max_epochs"] == 7
+
+
+@pytest.mark.slow
+def test_evaluate_prints_test_metrics(
+    installed_project: InstalledProject, smoke: Run, tmp_path: Path
+) -> None:
+    proc = run(
+        installed_project,
+        "-m",
+        f"{installed_project.package}.evaluate",
+        f"ckpt_path={smoke.dir / 'checkpoints' / 'last.ckpt'}",
+        f"hydra.run.dir={tmp_path / 'eval'}",
+    )
+    output = proc.stdout + proc.stderr
+    match = re.search(r"test/acc=([0-9.]+)", output)
+    assert match, output[-3000:]
+    assert float(match.group(1)) >= MIN_ACCURACY
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("trainer=nonexistent", ["Could not find 'trainer/nonexistent'", "cpu", "ddp_cpu"]),
+        ("model.name=nope", ["Error: unknown model name 'nope'", "valid names: mlp_classifier"]),
+        ("data.name=nope", ["Error: unknown datamodule name 'nope'", "synthetic"]),
+        ("ckpt_path=missing.ckpt", ["Error: ckpt_path='missing.ckpt' is not a file"]),
+    ],
+)
+def test_bad_override_fails_readably(
+    installed_project: InstalledProject, tmp_path: Path, override: str, expected: list[str]
+) -> None:
+    proc = run(
+        installed_project,
+        "-m",
+        f"{installed_project.package}.train",
+        override,
+        f"hydra.run.dir={tmp_path}",
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    for text in expected:
+        assert text in output, output[-3000:]
+    assert "Traceback" not in output  # one line, not a stack trace
+
+
+@pytest.mark.slow
+def test_console_scripts_are_installed(installed_project: InstalledProject) -> None:
+    bin_dir = installed_project.python.parent
+    for script in ("smoke-project-train", "smoke-project-eval"):
+        assert os.access(bin_dir / script, os.X_OK), script
+    proc = subprocess.run(
+        [str(bin_dir / "smoke-project-train"), "--help"],
+        cwd=installed_project.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "trainer: cpu, ddp, ddp_cpu, default, gpu" in proc.stdout
+    assert "experiment: smoke" in proc.stdout
