@@ -5,24 +5,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import sysconfig
-import venv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import copier
 import pytest
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TEMPLATE_ROOT / "extensions"))
+sys.path[:0] = [str(TEMPLATE_ROOT / "extensions"), str(TEMPLATE_ROOT / "scripts")]
 
 import torch_template  # noqa: E402  (the extension, imported bare for tests)
+from local_project import RUNNING_PYTHON, install_editable  # noqa: E402
+from local_project import render as render_answers  # noqa: E402
 
 BACKENDS = torch_template.backend_names()
 # Rendered projects target the interpreter running the tests, so their installs are honest.
-RUNNING_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 DEFAULT_ANSWERS: dict[str, Any] = {
     "project_name": "Smoke Project",
     "package_name": "smoke_project",
@@ -32,17 +30,7 @@ DEFAULT_ANSWERS: dict[str, Any] = {
 
 def render(dst: Path, **answers: Any) -> Path:
     """Render the template at git HEAD (plus uncommitted changes) into ``dst``; tasks skipped."""
-    copier.run_copy(
-        str(TEMPLATE_ROOT),
-        dst,
-        data={**DEFAULT_ANSWERS, **answers},
-        defaults=True,
-        unsafe=True,
-        skip_tasks=True,
-        vcs_ref="HEAD",
-        quiet=True,
-    )
-    return dst
+    return render_answers(dst, {**DEFAULT_ANSWERS, **answers})
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -122,32 +110,7 @@ class InstalledProject:
 
 def install_project(root: Path, venv_dir: Path, package: str) -> InstalledProject:
     """Editable install with no dependency resolution: torch & co come from this environment."""
-    venv.create(venv_dir, system_site_packages=True, with_pip=False)
-    python = venv_dir / "bin" / "python"
-    # "System" site-packages are the base interpreter's, not this venv's: link this env's in.
-    site = venv_dir / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
-    parent = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
-    (site / "_torch_template_parent_env.pth").write_text("".join(f"{p}\n" for p in sorted(parent)))
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(python),
-            "install",
-            "--quiet",
-            "--no-build-isolation",
-            "--no-deps",
-            "--no-index",
-            "-e",
-            str(root),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return InstalledProject(root=root, python=python, package=package)
+    return InstalledProject(root=root, python=install_editable(root, venv_dir), package=package)
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ GENERATOR_PATH = DOCS / "hooks" / "generate.py"
 # the docs' package name; the suite's rendered project calls it `smoke_project`.
 EXERCISED: dict[str, tuple[str, tuple[str, ...]]] = {
     "copier copy --trust gh:org/torch-template myproj": (
-        "tests/conftest.py",
+        "scripts/local_project.py",
         ("copier.run_copy(",),
     ),
     (

@@ -117,6 +117,22 @@ def test_compose_file_matches_the_compose_spec(variant_project: Path) -> None:
     assert proc.returncode == 0, output(proc)
 
 
+def test_dependabot_config_matches_its_schema(variant_project: Path) -> None:
+    proc = run_tool(
+        "check-jsonschema",
+        "--builtin-schema",
+        "vendor.dependabot",
+        ".github/dependabot.yml",
+        cwd=variant_project,
+    )
+    assert proc.returncode == 0, output(proc)
+    ecosystems = {
+        u["package-ecosystem"]
+        for u in load_yaml(variant_project, ".github/dependabot.yml")["updates"]
+    }
+    assert ecosystems == {"github-actions", "docker", "uv"}
+
+
 def test_pyproject_passes_validate_pyproject(variant_project: Path) -> None:
     proc = run_tool("validate-pyproject", "pyproject.toml", cwd=variant_project)
     assert proc.returncode == 0, output(proc)
@@ -437,7 +453,9 @@ def test_rendered_consistency_suite_catches_drift(render_variant, tmp_path: Path
     env_file = project / "environment.yml"
     env_file.write_text(env_file.read_text().replace("version='>=2.12", "version='>=2.11"))
     dockerfile = project / "Dockerfile"
-    dockerfile.write_text(dockerfile.read_text().replace(f"python:{RUNNING_PYTHON}-", "python:3.99-"))
+    dockerfile.write_text(
+        dockerfile.read_text().replace(f"python:{RUNNING_PYTHON}-", "python:3.99-")
+    )
     (project / WORKFLOWS / "gpu.yml").unlink()
     proc = run_consistency_suite(project)
     assert proc.returncode == 1, output(proc)
