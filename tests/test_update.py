@@ -563,7 +563,11 @@ def test_users_migrated_experiment_composes(installed_updated: InstalledProject)
 
 @pytest.mark.slow
 def test_updated_project_passes_its_own_tests(installed_updated: InstalledProject) -> None:
-    installed_updated.run("-m", "pytest", "-q", "-p", "no:cacheprovider", timeout=900)
+    # Its end-to-end trainings (marked slow) are the fresh project's, run by test_project.py;
+    # what an update can break shows in the fast tests (configs, imports, consistency).
+    installed_updated.run(
+        "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", timeout=900
+    )
 
 
 # --- tasks never run on update ----------------------------------------------------------------

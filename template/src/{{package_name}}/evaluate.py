@@ -2,7 +2,8 @@
 
 Rebuilds the model from the hyperparameters saved in the checkpoint (loaded with
 ``weights_only=True``), runs ``trainer.test`` on the datamodule's test split and prints the
-metrics. ``evaluate`` works on a composed config; ``main`` is the command-line entry point.
+metrics. Like training, it writes ``manifest.json`` into its run directory. ``evaluate`` works
+on a composed config; ``main`` is the command-line entry point.
 """
 
 from __future__ import annotations
@@ -26,7 +27,20 @@ RUNTIME_DATA_KEYS = ("batch_size", "num_workers", "pin_memory")
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
-    """Test the checkpoint at ``cfg.ckpt_path`` and return its ``test/*`` metrics by name."""
+    """Test the checkpoint at ``cfg.ckpt_path`` and return its ``test/*`` metrics by name.
+
+    The metrics are also written to ``<paths.output_dir>/metrics.json``, and the run is
+    described in ``<paths.output_dir>/manifest.json`` however it ends.
+    """
+    from .utils.manifest import RunManifest
+
+    with RunManifest(cfg, task="eval") as manifest:
+        metrics = _evaluate(cfg)
+        manifest.finish(metrics)
+    return metrics
+
+
+def _evaluate(cfg: DictConfig) -> dict[str, float]:
     import torch
     from hydra.utils import instantiate
     from lightning.pytorch import Trainer

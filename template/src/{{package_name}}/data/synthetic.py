@@ -9,6 +9,7 @@ from torch.utils.data import DataLoader
 
 from ..registry import DATAMODULES
 from ..utils.hardware import resolve_pin_memory
+from ..utils.sampling import EpochRandomSampler, next_epoch
 from ..utils.seeding import derive_seed, make_generator, worker_init_fn
 from .tensor_batches import TensorBatchDataset, keep_batch
 
@@ -101,9 +102,17 @@ class SyntheticClassificationDataModule(LightningDataModule):
         self.test_set = TensorBatchDataset(features[test], labels[test])
 
     def train_dataloader(self) -> DataLoader[tuple[Tensor, Tensor]]:
-        """Return shuffled training batches (the order is seeded by ``shuffle_seed``)."""
-        generator = make_generator(derive_seed(self.hparams["shuffle_seed"], "shuffle"))
-        return self._loader(self._split(self.train_set), shuffle=True, generator=generator)
+        """Return shuffled training batches; each epoch's order depends on ``shuffle_seed`` only.
+
+        The order of epoch ``e`` is a function of ``(shuffle_seed, e)``, so a run resumed from a
+        checkpoint trains on the same batches as one that was never interrupted.
+        """
+        seed = derive_seed(self.hparams["shuffle_seed"], "shuffle")
+        train_set = self._split(self.train_set)
+        sampler = EpochRandomSampler(train_set, seed, epoch=next_epoch(self.trainer))
+        return self._loader(
+            train_set, shuffle=False, sampler=sampler, generator=make_generator(seed)
+        )
 
     def val_dataloader(self) -> DataLoader[tuple[Tensor, Tensor]]:
         """Return validation batches in a fixed order."""
@@ -123,6 +132,7 @@ class SyntheticClassificationDataModule(LightningDataModule):
         dataset: TensorBatchDataset,
         *,
         shuffle: bool,
+        sampler: EpochRandomSampler | None = None,
         generator: torch.Generator | None = None,
     ) -> DataLoader[tuple[Tensor, Tensor]]:
         workers = self.hparams["num_workers"]
@@ -130,6 +140,7 @@ class SyntheticClassificationDataModule(LightningDataModule):
             dataset,
             batch_size=self.hparams["batch_size"],
             shuffle=shuffle,
+            sampler=sampler,
             generator=generator,
             collate_fn=keep_batch,
             num_workers=workers,

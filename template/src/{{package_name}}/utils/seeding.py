@@ -5,6 +5,9 @@ Typical use::
     seed_everything(cfg.seed, deterministic=cfg.deterministic)
     data_seed = derive_seed(cfg.seed, "data")
     loader = DataLoader(..., generator=make_generator(data_seed), worker_init_fn=worker_init_fn)
+
+``rng_state`` and ``set_rng_state`` save and restore the global generators, so a resumed run
+continues their streams where the interrupted run left them.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+from typing import Any
 
 import numpy as np
 import torch
@@ -79,3 +83,47 @@ def set_deterministic(enabled: bool) -> None:
     torch.backends.cudnn.deterministic = enabled
     if enabled:
         torch.backends.cudnn.benchmark = False
+
+
+def rng_state() -> dict[str, Any]:
+    """Capture the global random generators: Python, NumPy, torch's CPU and (if used) CUDA.
+
+    Holds only plain Python values and tensors, so a checkpoint that contains it still loads
+    with ``torch.load(..., weights_only=True)``.
+    """
+    numpy_state = np.random.get_state(legacy=False)
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": {
+            "bit_generator": numpy_state["bit_generator"],
+            "key": [int(word) for word in numpy_state["state"]["key"]],
+            "pos": int(numpy_state["state"]["pos"]),
+            "has_gauss": int(numpy_state["has_gauss"]),
+            "gauss": float(numpy_state["gauss"]),
+        },
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore the generators captured by :func:`rng_state` (CUDA only when the GPUs match)."""
+    random.setstate(state["python"])
+    numpy_state = state["numpy"]
+    np.random.set_state(
+        {
+            "bit_generator": numpy_state["bit_generator"],
+            "state": {
+                "key": np.asarray(numpy_state["key"], dtype=np.uint32),
+                "pos": numpy_state["pos"],
+            },
+            "has_gauss": numpy_state["has_gauss"],
+            "gauss": numpy_state["gauss"],
+        }
+    )
+    torch.set_rng_state(state["torch"])
+    cuda = state.get("cuda")
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)

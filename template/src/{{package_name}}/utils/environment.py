@@ -1,0 +1,195 @@
+"""Facts about the machine and the software a run uses, as plain JSON-ready values.
+
+Shared by the run manifest (``manifest.json``) and the environment doctor. Nothing here
+imports Lightning; ``torch`` is imported only by the functions that describe it.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+# Distributions whose versions decide what a run computes.
+DISTRIBUTIONS = ("torch", "lightning", "torchmetrics", "hydra-core", "omegaconf", "numpy")
+# Cache folders and where each tool puts them when the variable is not set.
+CACHE_DIRS = {
+    "TORCH_HOME": "~/.cache/torch",
+    "HF_HOME": "~/.cache/huggingface",
+    "UV_CACHE_DIR": "~/.cache/uv",
+}
+# Environment variables that change how reproducible a run is.
+DETERMINISM_VARS = ("PYTHONHASHSEED", "CUBLAS_WORKSPACE_CONFIG")
+RANK_VARS = ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")
+GIT_TIMEOUT_S = 5
+GIB = 2**30
+
+
+def distribution_versions(names: tuple[str, ...] = DISTRIBUTIONS) -> dict[str, str | None]:
+    """Installed version of each distribution (None when it is not installed)."""
+    found: dict[str, str | None] = {}
+    for name in names:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def python_info() -> dict[str, str]:
+    """Describe the interpreter: version, implementation and executable."""
+    return {
+        "version": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "executable": sys.executable,
+    }
+
+
+def host_info() -> dict[str, Any]:
+    """Describe the machine: host name, OS, CPU architecture and core count."""
+    return {
+        "hostname": socket.gethostname(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def torch_info(*, devices: bool = True) -> dict[str, Any]:
+    """Describe the torch build (CUDA and cuDNN versions) and, with ``devices``, the GPUs.
+
+    Listing the GPUs initialises CUDA in this process; before forking workers that use CUDA,
+    describe the build only (``devices=False``).
+    """
+    import torch
+
+    cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+    info: dict[str, Any] = {
+        "version": torch.__version__,
+        "cuda": torch.version.cuda,
+        "cudnn": cudnn,
+        "num_threads": torch.get_num_threads(),
+    }
+    if devices:
+        cuda_available = torch.cuda.is_available()
+        info["cuda_available"] = cuda_available
+        info["arch_list"] = torch.cuda.get_arch_list() if cuda_available else []
+        info["devices"] = gpu_devices() if cuda_available else []
+    return info
+
+
+def gpu_devices() -> list[dict[str, Any]]:
+    """Name, memory and compute capability of every visible CUDA device."""
+    import torch
+
+    devices = []
+    for index in range(torch.cuda.device_count()):
+        props = torch.cuda.get_device_properties(index)
+        devices.append(
+            {
+                "index": index,
+                "name": props.name,
+                "memory_gib": round(props.total_memory / GIB, 1),
+                "capability": f"{props.major}.{props.minor}",
+            }
+        )
+    return devices
+
+
+def nvidia_driver_version() -> str | None:
+    """Return the NVIDIA driver's version (from /proc or nvidia-smi); None without one."""
+    proc_file = Path("/proc/driver/nvidia/version")
+    if proc_file.is_file():
+        match = re.search(r"Kernel Module\s+(?:for \S+\s+)?(\d+(?:\.\d+)+)", proc_file.read_text())
+        if match:
+            return match.group(1)
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    try:
+        out = subprocess.run(
+            [smi, "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_S * 2,
+            check=True,
+        ).stdout
+    except OSError:  # no git / nvidia-smi
+        return None
+    except subprocess.SubprocessError:  # failed or timed out
+        return None
+    first = out.strip().splitlines()[:1]
+    return first[0].strip() if first else None
+
+
+def git_state(path: str | Path) -> dict[str, Any] | None:
+    """Commit and dirty flag of the git work tree holding ``path``; None outside one."""
+    try:
+        commit = _git(path, "rev-parse", "HEAD")
+        status = _git(path, "status", "--porcelain")
+    except OSError:  # no git / nvidia-smi
+        return None
+    except subprocess.SubprocessError:  # failed or timed out
+        return None
+    return {"commit": commit.strip(), "dirty": bool(status.strip())}
+
+
+def _git(path: str | Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(path), *args],
+        capture_output=True,
+        text=True,
+        timeout=GIT_TIMEOUT_S,
+        check=True,
+    ).stdout
+
+
+def shared_memory(path: str = "/dev/shm") -> dict[str, Any] | None:
+    """Size and free space of the shared-memory file system DataLoader workers use."""
+    if not os.path.isdir(path):
+        return None
+    stats = os.statvfs(path)
+    return {
+        "path": path,
+        "total_gib": round(stats.f_blocks * stats.f_frsize / GIB, 2),
+        "free_gib": round(stats.f_bavail * stats.f_frsize / GIB, 2),
+    }
+
+
+def cache_dirs() -> dict[str, dict[str, Any]]:
+    """Each cache folder, whether its variable is set, and whether it can be written."""
+    found = {}
+    for variable, default in CACHE_DIRS.items():
+        value = os.environ.get(variable)
+        path = Path(value or default).expanduser()
+        found[variable] = {"path": str(path), "set": value is not None, "writable": writable(path)}
+    return found
+
+
+def writable(path: Path) -> bool:
+    """Tell whether ``path`` can be written, or created: its nearest existing folder is writable."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate.is_dir() and os.access(candidate, os.W_OK | os.X_OK)
+    return False
+
+
+def determinism_env() -> dict[str, str | None]:
+    """Return the environment variables that affect reproducibility (None: unset)."""
+    return {name: os.environ.get(name) for name in DETERMINISM_VARS}
+
+
+def process_rank() -> int:
+    """Return the global rank of this process in a distributed run (0 when not distributed)."""
+    for name in RANK_VARS:
+        value = os.environ.get(name)
+        if value is not None and value.isdigit():
+            return int(value)
+    return 0

@@ -1,0 +1,56 @@
+"""Shuffling whose order depends only on (seed, epoch), so a resumed run sees the same batches.
+
+A DataLoader with ``shuffle=True`` draws each epoch's order from one generator that advances
+from epoch to epoch: after a restart the generator is back at its start, and epoch 3 of the
+resumed run would replay epoch 1's order. ``EpochRandomSampler`` recomputes the order from the
+seed and the epoch number, which Lightning passes to ``set_epoch`` before every epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sized
+from typing import TYPE_CHECKING
+
+import torch
+from torch.utils.data import RandomSampler
+
+from .seeding import derive_seed, make_generator
+
+if TYPE_CHECKING:
+    from lightning.pytorch import Trainer
+
+
+class EpochRandomSampler(RandomSampler):
+    """A random permutation of the dataset per epoch, a pure function of ``(seed, epoch)``.
+
+    It is a ``RandomSampler``, so under DDP Lightning swaps it for a ``DistributedSampler``,
+    whose order is likewise a function of the run's seed and the epoch.
+    """
+
+    def __init__(self, data_source: Sized, seed: int, epoch: int = 0) -> None:
+        """Shuffle ``data_source`` with ``seed``, starting at epoch ``epoch``."""
+        super().__init__(data_source)
+        self.seed = int(seed)
+        self.epoch = int(epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose order the next iteration yields (Lightning calls this)."""
+        self.epoch = int(epoch)
+
+    def __iter__(self) -> Iterator[int]:
+        """Yield the indices of the dataset in this epoch's order."""
+        generator = make_generator(derive_seed(self.seed, "epoch", str(self.epoch)))
+        return iter(torch.randperm(len(self.data_source), generator=generator).tolist())
+
+
+def next_epoch(trainer: Trainer | None) -> int:
+    """Return the epoch a trainer runs next: 0 for a fresh fit, the resumed one after a restore.
+
+    Loaders with worker processes start fetching when they are created, before Lightning calls
+    ``set_epoch``, so a sampler built for a resumed run must know its first epoch up front.
+    """
+    if trainer is None:
+        return 0
+    # Lightning passes the same number to set_epoch (epochs processed so far).
+    progress = trainer.fit_loop.epoch_progress.current
+    return int(getattr(progress, "processed", trainer.current_epoch))
