@@ -18,7 +18,7 @@ import re
 import sys
 import tomllib
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -324,6 +324,20 @@ except ImportError:  # pragma: no cover - exercised only outside the test enviro
     ContextHook = Extension  # type: ignore[assignment,misc]
 
 
+# Every answer ``derive`` reads: the hook's cache key.
+DERIVE_INPUTS = ("torch_backend", "python_version", "project_name", "license")
+
+
+@lru_cache(maxsize=64)
+def derive_cached(answers: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """``derive`` of the ``(name, value)`` answer pairs, computed once per distinct answers.
+
+    The context hook runs for every string Copier renders (hundreds per project); the values
+    it adds are read-only in templates, so one shared result per answer set is enough.
+    """
+    return derive(dict(answers))
+
+
 class DerivedContext(ContextHook):  # type: ignore[misc,valid-type]
     """Adds the derived values to the render context once the answers they need exist."""
 
@@ -331,4 +345,5 @@ class DerivedContext(ContextHook):  # type: ignore[misc,valid-type]
         """Update ``context`` in place (Copier calls this for every render)."""
         answered = "python_version" in context
         if answered and context.get("torch_backend") in load_table()["backends"]:
-            context.update(derive(context))
+            inputs = tuple((name, context[name]) for name in DERIVE_INPUTS if name in context)
+            context.update(derive_cached(inputs))

@@ -8,9 +8,9 @@ from typing import Any
 import torch
 from lightning.pytorch import LightningModule
 from torch import Tensor, nn
-from torchmetrics.classification import MulticlassAccuracy
 
 from ..registry import MODELS
+from .metrics import MacroAccuracy, WeightedMean
 from .mlp import MLP
 
 OPTIMIZERS = ("adamw", "adam", "sgd")
@@ -25,8 +25,9 @@ class ClassifierModule(LightningModule):
 
     Every argument is a plain number, string or list, saved with ``save_hyperparameters()``, so a
     checkpoint rebuilds the module with ``torch.load(..., weights_only=True)`` (no pickled
-    objects). Logs ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc``, ``test/loss`` and
-    ``test/acc``.
+    objects). Logs the epoch metrics ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc``,
+    ``test/loss`` and ``test/acc``, and ``train/loss_step`` every ``log_every_n_steps`` steps.
+    No step waits for the GPU: metrics accumulate on the device and are computed once per epoch.
     """
 
     def __init__(
@@ -50,39 +51,74 @@ class ClassifierModule(LightningModule):
         self.save_hyperparameters()
         self.net = MLP(input_dim, hidden_dims, num_classes, dropout)
         self.criterion = nn.CrossEntropyLoss()
-        self.train_acc = MulticlassAccuracy(num_classes)
-        self.val_acc = MulticlassAccuracy(num_classes)
-        self.test_acc = MulticlassAccuracy(num_classes)
+        # Epoch metrics: updated every step on the model's device, logged once per epoch.
+        self.train_loss = WeightedMean()
+        self.val_loss = WeightedMean()
+        self.test_loss = WeightedMean()
+        self.train_acc = MacroAccuracy(num_classes)
+        self.val_acc = MacroAccuracy(num_classes)
+        self.test_acc = MacroAccuracy(num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
         """Return class logits of shape ``(batch, num_classes)``."""
         return self.net(x)
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
-        """Return the batch loss; log loss (step and epoch) and epoch accuracy."""
+        """Return the batch loss; log it as ``train/loss_step`` on the steps loggers write.
+
+        ``self.log`` costs about as much as this small model's forward pass, so the step loss is
+        logged only every ``trainer.log_every_n_steps`` steps, the only values the loggers keep.
+        """
         x, y = batch
         logits = self(x)
         loss = self.criterion(logits, y)
-        self.train_acc(logits, y)
-        self.log("train/loss", loss, on_step=True, on_epoch=True)
-        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
+        self.train_loss.update(loss, len(y))
+        self.train_acc.update(logits, y)
+        if self._loggers_write_this_step():
+            self.log("train/loss_step", loss, batch_size=len(y))
         return loss
 
+    def on_train_epoch_end(self) -> None:
+        """Log the epoch's ``train/loss`` (mean over samples) and ``train/acc``."""
+        self.log("train/loss", self.train_loss)
+        self.log("train/acc", self.train_acc)
+
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
-        """Log epoch-level ``val/loss`` and ``val/acc``."""
-        self._evaluate(batch, "val", self.val_acc)
+        """Accumulate the batch's loss and accuracy for ``val/loss`` and ``val/acc``."""
+        self._evaluate(batch, self.val_loss, self.val_acc)
+
+    def on_validation_epoch_end(self) -> None:
+        """Log ``val/loss`` and ``val/acc`` over the whole validation set."""
+        self.log("val/loss", self.val_loss, prog_bar=True)
+        self.log("val/acc", self.val_acc, prog_bar=True)
 
     def test_step(self, batch: Batch, batch_idx: int) -> None:
-        """Log epoch-level ``test/loss`` and ``test/acc``."""
-        self._evaluate(batch, "test", self.test_acc)
+        """Accumulate the batch's loss and accuracy for ``test/loss`` and ``test/acc``."""
+        self._evaluate(batch, self.test_loss, self.test_acc)
 
-    def _evaluate(self, batch: Batch, stage: str, accuracy: MulticlassAccuracy) -> None:
+    def on_test_epoch_end(self) -> None:
+        """Log ``test/loss`` and ``test/acc`` over the whole test set."""
+        self.log("test/loss", self.test_loss, prog_bar=True)
+        self.log("test/acc", self.test_acc, prog_bar=True)
+
+    def _evaluate(self, batch: Batch, loss: WeightedMean, accuracy: MacroAccuracy) -> None:
         x, y = batch
         logits = self(x)
-        accuracy(logits, y)
-        loss = self.criterion(logits, y)
-        self.log(f"{stage}/loss", loss, on_epoch=True, prog_bar=True, sync_dist=True)
-        self.log(f"{stage}/acc", accuracy, on_epoch=True, prog_bar=True)
+        loss.update(self.criterion(logits, y), len(y))
+        accuracy.update(logits, y)
+
+    def _loggers_write_this_step(self) -> bool:
+        """Tell whether Lightning writes this training step's logged values to the loggers.
+
+        Lightning's rule: every ``log_every_n_steps`` optimizer steps, and every step of a
+        ``fast_dev_run``. Lightning sets both on the trainer at run time (they are not declared
+        on the class); without them, every step is logged.
+        """
+        trainer = self.trainer
+        if getattr(trainer, "fast_dev_run", False):
+            return True
+        every = int(getattr(trainer, "log_every_n_steps", 1))
+        return every > 0 and (self.global_step + 1) % every == 0
 
     def configure_optimizers(self) -> Any:
         """Build the optimizer named by ``optimizer`` and, optionally, a cosine LR schedule."""
