@@ -29,8 +29,9 @@ class WeightedMean(Metric):
 
     def update(self, value: Tensor, weight: int) -> None:
         """Add the value of one batch of ``weight`` samples."""
-        self.total += value.detach().float() * weight
-        self.weight += weight
+        # In place: no new tensors, no attribute assignment (costly on a Module) per step.
+        self.total.add_(value.detach(), alpha=weight)
+        self.weight.add_(weight)
 
     def compute(self) -> Tensor:
         """Return the weighted mean (NaN when nothing was added)."""
@@ -47,27 +48,26 @@ class MacroAccuracy(Metric):
     is_differentiable = False
     higher_is_better = True
     full_state_update = False
-    correct: Tensor
-    support: Tensor
-    predicted: Tensor
+    confusion: Tensor
+    _one: Tensor
 
     def __init__(self, num_classes: int) -> None:
         super().__init__()
         self.num_classes = num_classes
-        for name in ("correct", "support", "predicted"):
-            zeros = torch.zeros(num_classes, dtype=torch.long)
-            self.add_state(name, default=zeros, dist_reduce_fx="sum")
+        # confusion[target, prediction]: the number of samples of each pair.
+        zeros = torch.zeros(num_classes, num_classes, dtype=torch.long)
+        self.add_state("confusion", default=zeros, dist_reduce_fx="sum")
+        self.register_buffer("_one", torch.ones((), dtype=torch.long), persistent=False)
 
     def update(self, logits: Tensor, target: Tensor) -> None:
         """Count one batch: ``logits`` of shape ``(batch, num_classes)``, integer ``target``."""
-        preds = logits.argmax(dim=1)
-        ones = torch.ones_like(target, dtype=torch.long)
-        self.support.index_add_(0, target, ones)
-        self.predicted.index_add_(0, preds, ones)
-        self.correct.index_add_(0, target, (preds == target).long())
+        # One accumulating scatter into the confusion matrix (no bincount: no copy to the host).
+        self.confusion.index_put_((target, logits.argmax(dim=1)), self._one, accumulate=True)
 
     def compute(self) -> Tensor:
         """Return the mean over the classes seen of each class's accuracy."""
-        recall = self.correct / self.support.clamp(min=1)
-        seen = ((self.support + self.predicted) > 0).float()
+        support = self.confusion.sum(dim=1)
+        predicted = self.confusion.sum(dim=0)
+        recall = self.confusion.diagonal() / support.clamp(min=1)
+        seen = ((support + predicted) > 0).float()
         return (recall * seen).sum() / seen.sum()
