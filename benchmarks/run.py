@@ -38,6 +38,11 @@ from pathlib import Path
 from typing import Any
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(TEMPLATE_ROOT / "extensions"), str(TEMPLATE_ROOT / "scripts")]
+
+import torch_template  # noqa: E402  (the template's extension: its backend table)
+from local_project import install_editable, render  # noqa: E402
+
 RESULTS = TEMPLATE_ROOT / "benchmarks" / "results"
 LOOP_RATIO = TEMPLATE_ROOT / "benchmarks" / "loop_ratio.py"
 PACKAGE = "smoke_project"
@@ -216,25 +221,11 @@ def template_files(template: Path) -> list[Path]:
 
 def copier_copy(template: Path, dst: Path, data: dict[str, Any]) -> None:
     """``copier copy`` as the tests run it: HEAD, defaults, trusted, tasks skipped, quiet."""
-    import copier
-
-    copier.run_copy(
-        str(template),
-        dst,
-        data=data,
-        defaults=True,
-        unsafe=True,
-        skip_tasks=True,
-        vcs_ref="HEAD",
-        quiet=True,
-    )
+    render(dst, data, template=template)
 
 
 def measure_render(work: Path, repeats: int) -> dict[str, Any]:
     """Render each variant and the Copier floor ``repeats`` times, interleaved."""
-    sys.path.insert(0, str(TEMPLATE_ROOT / "extensions"))
-    import torch_template
-
     template = snapshot_template(work / "template-snapshot")
     files = template_files(template)
     flat = [Path(f"file_{index:03d}.txt.jinja") for index in range(len(files))]
@@ -277,9 +268,6 @@ def measure_render(work: Path, repeats: int) -> dict[str, Any]:
 
 def install_default_project(work: Path) -> tuple[Path, Path]:
     """Render the default project and install it editable in a linked venv (offline)."""
-    sys.path.insert(0, str(TEMPLATE_ROOT / "scripts"))
-    from local_project import install_editable, render
-
     root = render(work / "smoke-project", dict(ANSWERS))
     return root, install_editable(root, work / "smoke-venv")
 

@@ -23,12 +23,17 @@ TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 RUNNING_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
-def render(dst: Path, answers: dict[str, Any], *, vcs_ref: str = "HEAD") -> Path:
-    """Render the template (git ``vcs_ref``; HEAD includes uncommitted changes); tasks skipped."""
+def render(
+    dst: Path, answers: dict[str, Any], *, vcs_ref: str = "HEAD", template: Path = TEMPLATE_ROOT
+) -> Path:
+    """Render ``template`` at git ``vcs_ref`` (HEAD includes uncommitted changes) into ``dst``.
+
+    Defaults for unanswered questions, trusted (the extensions), tasks skipped, quiet.
+    """
     import copier
 
     copier.run_copy(
-        str(TEMPLATE_ROOT),
+        str(template),
         dst,
         data=answers,
         defaults=True,

@@ -18,7 +18,7 @@ from typing import Any
 import copier
 import pytest
 import yaml
-from conftest import DEFAULT_ANSWERS, TEMPLATE_ROOT, render, torch_template
+from conftest import DEFAULT_ANSWERS, TEMPLATE_ROOT, render, render_answers, torch_template
 from jinja2 import Environment
 from plumbum import local
 
@@ -111,16 +111,7 @@ def test_unusual_valid_answers_render(tmp_path: Path) -> None:
         "license": "Proprietary",
     }
     # No package_name: its default is derived from the project name.
-    copier.run_copy(
-        str(TEMPLATE_ROOT),
-        dst,
-        data=answers,
-        defaults=True,
-        unsafe=True,
-        skip_tasks=True,
-        vcs_ref="HEAD",
-        quiet=True,
-    )
+    render_answers(dst, answers)
     recorded = yaml.safe_load((dst / ".copier-answers.yml").read_text())
     assert recorded["package_name"] == "unicode_vision_2"
     assert recorded["author_name"] == "Seán O'Brien"

@@ -29,7 +29,13 @@ from typing import Any
 import copier
 import pytest
 import yaml
-from conftest import DEFAULT_ANSWERS, TEMPLATE_ROOT, InstalledProject, install_project
+from conftest import (
+    DEFAULT_ANSWERS,
+    TEMPLATE_ROOT,
+    InstalledProject,
+    install_project,
+    render_answers,
+)
 from packaging.version import Version
 from pathspec import PathSpec
 from template_repo import (
@@ -252,16 +258,7 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def old_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project generated from OLD_VERSION, committed, then edited and committed by its user."""
     dst = tmp_path_factory.mktemp("old-project") / "smoke-project"
-    copier.run_copy(
-        str(template_repo),
-        dst,
-        data=DEFAULT_ANSWERS,
-        defaults=True,
-        unsafe=True,
-        skip_tasks=True,
-        vcs_ref=OLD_VERSION,
-        quiet=True,
-    )
+    render_answers(dst, DEFAULT_ANSWERS, vcs_ref=OLD_VERSION, template=template_repo)
     init_repo(dst)
     commit_all(dst, "Generated from torch-template")
     make_user_edits(dst)
