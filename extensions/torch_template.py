@@ -268,6 +268,7 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "torch_min": raw["torch_min"],
         "torch_max_exclusive": raw["torch_max_exclusive"],
         "conda_pytorch_spec": f"pytorch[version='{torch_spec}',build='{raw['conda_build']}']",
+        "conda_build": raw["conda_build"],
         "conda_cuda_version": raw["cuda_version"],
         "docker_base": f"python:{python}-slim-trixie",
         "accelerator": "auto" if is_cuda else "cpu",
@@ -298,6 +299,7 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "python_versions_supported": versions,
         "ci_python_versions": [v for v in versions if _version(v) >= _version(python)],
         "python_max": versions[-1],
+        "python_tag": "py" + python.replace(".", ""),
     }
 
 
