@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -26,6 +28,15 @@ DEFAULT_ANSWERS: dict[str, Any] = {
     "package_name": "smoke_project",
     "python_version": RUNNING_PYTHON,
 }
+
+
+def import_file(name: str, path: Path) -> ModuleType:
+    """Import a script that is not part of a package (a MkDocs hook, a migration) as a module."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def render(dst: Path, **answers: Any) -> Path:

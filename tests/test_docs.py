@@ -4,7 +4,6 @@ backend, and the commands it tells users to run are the ones the test suite runs
 from __future__ import annotations
 
 import html
-import importlib.util
 import os
 import re
 import subprocess
@@ -14,7 +13,7 @@ from types import ModuleType
 
 import pytest
 import yaml
-from conftest import BACKENDS, TEMPLATE_ROOT, torch_template
+from conftest import BACKENDS, TEMPLATE_ROOT, import_file, torch_template
 
 DOCS = TEMPLATE_ROOT / "docs"
 GENERATOR_PATH = DOCS / "hooks" / "generate.py"
@@ -56,11 +55,7 @@ NOT_EXERCISED: dict[str, str] = {
 
 def load_generator() -> ModuleType:
     """Import docs/hooks/generate.py (it is a MkDocs hook, not a package module)."""
-    spec = importlib.util.spec_from_file_location("docs_generate", GENERATOR_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_file("docs_generate", GENERATOR_PATH)
 
 
 @pytest.fixture(scope="module")

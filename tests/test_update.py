@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import filecmp
-import importlib.util
 import io
 import json
 import re
@@ -33,6 +32,7 @@ from conftest import (
     DEFAULT_ANSWERS,
     TEMPLATE_ROOT,
     InstalledProject,
+    import_file,
     install_project,
     render_answers,
 )
@@ -111,11 +111,7 @@ trainer:
 
 def load_migration() -> ModuleType:
     """The migration script as a module (its functions invert the rename for the old state)."""
-    spec = importlib.util.spec_from_file_location("rename_config_group", MIGRATION_SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_file("rename_config_group", MIGRATION_SCRIPT)
 
 
 def replace_once(path: Path, pattern: str, replacement: str) -> None:
