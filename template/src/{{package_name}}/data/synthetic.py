@@ -5,13 +5,13 @@ from __future__ import annotations
 import torch
 from lightning.pytorch import LightningDataModule
 from torch import Tensor
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, SequentialSampler
 
 from ..registry import DATAMODULES
 from ..utils.hardware import resolve_pin_memory
 from ..utils.sampling import EpochRandomSampler, next_epoch
 from ..utils.seeding import derive_seed, make_generator, worker_init_fn
-from .tensor_batches import TensorBatchDataset, keep_batch
+from .tensor_batches import TensorBatchDataset, TensorBatchSampler, keep_batch
 
 
 def make_classification(
@@ -110,17 +110,17 @@ class SyntheticClassificationDataModule(LightningDataModule):
         seed = derive_seed(self.hparams["shuffle_seed"], "shuffle")
         train_set = self._split(self.train_set)
         sampler = EpochRandomSampler(train_set, seed, epoch=next_epoch(self.trainer))
-        return self._loader(
-            train_set, shuffle=False, sampler=sampler, generator=make_generator(seed)
-        )
+        return self._loader(train_set, sampler, generator=make_generator(seed))
 
     def val_dataloader(self) -> DataLoader[tuple[Tensor, Tensor]]:
         """Return validation batches in a fixed order."""
-        return self._loader(self._split(self.val_set), shuffle=False)
+        val_set = self._split(self.val_set)
+        return self._loader(val_set, SequentialSampler(val_set))
 
     def test_dataloader(self) -> DataLoader[tuple[Tensor, Tensor]]:
         """Return test batches in a fixed order."""
-        return self._loader(self._split(self.test_set), shuffle=False)
+        test_set = self._split(self.test_set)
+        return self._loader(test_set, SequentialSampler(test_set))
 
     def _split(self, dataset: TensorBatchDataset | None) -> TensorBatchDataset:
         if dataset is None:
@@ -130,17 +130,16 @@ class SyntheticClassificationDataModule(LightningDataModule):
     def _loader(
         self,
         dataset: TensorBatchDataset,
-        *,
-        shuffle: bool,
-        sampler: EpochRandomSampler | None = None,
+        sampler: EpochRandomSampler | SequentialSampler,
         generator: torch.Generator | None = None,
     ) -> DataLoader[tuple[Tensor, Tensor]]:
+        """Return a DataLoader of whole batches: the sampler's order cut into index tensors."""
         workers = self.hparams["num_workers"]
+        batches = TensorBatchSampler(sampler, self.hparams["batch_size"], drop_last=False)
         return DataLoader(
             dataset,
-            batch_size=self.hparams["batch_size"],
-            shuffle=shuffle,
-            sampler=sampler,
+            # torch's annotation asks for lists of indices; the dataset takes index tensors.
+            batch_sampler=batches,  # type: ignore[arg-type]
             generator=generator,
             collate_fn=keep_batch,
             num_workers=workers,
