@@ -12,8 +12,14 @@ Run it with the rendered project's Python (the project installed there)::
   weights, a fresh optimizer of the same class and settings, the same training rows held in
   memory as two tensors and indexed with a shuffled index per batch, then forward,
   cross-entropy, ``backward()``, ``optimizer.step()``, ``zero_grad()``.
+- The *bare Lightning* loop is Lightning's floor for the same work: a ``Trainer`` with no logger,
+  progress bar, checkpointing, model summary or callback but the step timer, fitting a
+  LightningModule whose step is the plain loop's (forward, cross-entropy; the same model,
+  weights and optimizer) on the project's own DataLoader. ``lightning_floor_ratio`` (bare /
+  plain) is what any Lightning loop costs for this model; the rest of ``loop_ratio`` is what
+  the project adds (callbacks, logger, progress bar, epoch metrics).
 
-The two alternate ``--repeats`` times, so a busy machine slows both alike. The ratio
+The three alternate ``--repeats`` times, so a busy machine slows both alike. The ratio
 (project / plain) is the framework's cost per step; it compares times from one process, so it
 means the same on fast and slow machines. On CPU both loops run on one torch thread unless
 ``--threads`` says otherwise: the small default model is fastest on one (as in
@@ -46,6 +52,7 @@ os.environ.setdefault("TTY_INTERACTIVE", "1")
 
 import torch
 import torch.nn.functional as F
+from lightning.pytorch import LightningModule, Trainer
 from step_timer import StepTimer, gpu_utilization
 
 DEFAULT_WARMUP = 20
@@ -208,18 +215,66 @@ def plain_loop(
     return (time.perf_counter() - start) / args.steps, utilization
 
 
+class BareModule(LightningModule):
+    """The plain loop's step as a LightningModule: forward and cross-entropy, nothing else."""
+
+    def __init__(self, model: torch.nn.Module, like: torch.optim.Optimizer) -> None:
+        super().__init__()
+        self.model = model
+        self.like = like
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> Any:
+        """Return the batch's cross-entropy."""
+        x, y = batch
+        return F.cross_entropy(self.model(x), y)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        """A fresh optimizer like the project's."""
+        return same_optimizer(self.model, self.like)
+
+
+def bare_lightning_loop(
+    args: argparse.Namespace, cfg: Any, timer: StepTimer, precision: str
+) -> float:
+    """Seconds per step of a bare Lightning ``Trainer`` on the project's model and DataLoader."""
+    builders = importlib.import_module(f"{args.package}.utils.builders")
+    model = builders.build_model(cfg.model)
+    model.load_state_dict(timer.initial_state)
+    assert timer.optimizer is not None
+    bare_timer = StepTimer(args.warmup, args.steps)
+    trainer = Trainer(
+        accelerator="gpu" if timer.device.type == "cuda" else "cpu",
+        devices=1,
+        precision=precision,  # type: ignore[arg-type]
+        max_epochs=1,
+        limit_train_batches=args.warmup + args.steps + 1,
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[bare_timer],
+    )
+    trainer.fit(BareModule(model, timer.optimizer), datamodule=builders.build_datamodule(cfg.data))
+    if bare_timer.seconds is None:
+        raise RuntimeError("the bare Lightning loop ran fewer batches than warmup + steps")
+    return bare_timer.seconds / args.steps
+
+
 def summarize(values: list[float]) -> dict[str, float]:
     """Median, min and max of repeated measurements."""
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
-    """Alternate the two loops ``args.repeats`` times; return the ratios and step times."""
+    """Alternate the three loops ``args.repeats`` times; return the ratios and step times."""
     args.device = resolve_device(args.device)
     hardware = importlib.import_module(f"{args.package}.utils.hardware")
     project_ms: list[float] = []
     plain_ms: list[float] = []
+    bare_ms: list[float] = []
     ratios: list[float] = []
+    floor_ratios: list[float] = []
     utilization: dict[str, list[float]] = {"project": [], "plain": []}
     rows: tuple[torch.Tensor, torch.Tensor] | None = None
     with tempfile.TemporaryDirectory(prefix="loop-ratio-") as tmp:
@@ -229,29 +284,44 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         )
         timer: StepTimer | None = None
         for repeat in range(args.repeats):
-            # The project loop runs first in the first repeat: the plain loop copies its setup.
-            order = ("project", "plain") if repeat % 2 == 0 else ("plain", "project")
+            # The project loop runs first in the first repeat: the others copy its setup.
+            order = ["project", "plain", "bare"]
+            if repeat % 2:
+                order.reverse()
             seconds: dict[str, float] = {}
             for which in order:
                 if which == "project":
                     timer = project_loop(args, compose(args, Path(tmp) / f"run-{repeat}"))
                     seconds[which] = float(timer.seconds or 0.0) / args.steps
                     used = timer.utilization
-                else:
+                elif which == "plain":
                     assert timer is not None
                     rows = rows if rows is not None else training_rows(args, cfg)
                     seconds[which], used = plain_loop(args, cfg, timer, rows, precision)
+                else:
+                    assert timer is not None
+                    seconds[which], used = bare_lightning_loop(args, cfg, timer, precision), None
                 if used is not None:
                     utilization[which].append(used)
             project_ms.append(seconds["project"] * 1e3)
             plain_ms.append(seconds["plain"] * 1e3)
+            bare_ms.append(seconds["bare"] * 1e3)
             ratios.append(seconds["project"] / seconds["plain"])
+            floor_ratios.append(seconds["bare"] / seconds["plain"])
     return {
         "loop_ratio": statistics.median(ratios),
         "ratio": summarize(ratios),
+        "lightning_floor_ratio": statistics.median(floor_ratios),
         "project_step_ms": summarize(project_ms),
         "plain_step_ms": summarize(plain_ms),
-        "repeats": {"ratio": ratios, "project_step_ms": project_ms, "plain_step_ms": plain_ms},
+        "bare_lightning_step_ms": summarize(bare_ms),
+        "repeats": {
+            "ratio": ratios,
+            "lightning_floor_ratio": floor_ratios,
+            "project_step_ms": project_ms,
+            "plain_step_ms": plain_ms,
+            "bare_lightning_step_ms": bare_ms,
+        },
         "device": args.device,
         "gpu_name": torch.cuda.get_device_name() if args.device == "cuda" else None,
         "gpu_utilization_percent": {

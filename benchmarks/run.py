@@ -429,6 +429,11 @@ def markdown_table(report: dict[str, Any]) -> str:
                 verdict(f"loop_ratio_{device}"),
             )
         )
+        floor = (
+            f"{loop['lightning_floor_ratio']:.2f} "
+            f"({loop['bare_lightning_step_ms']['median']:.2f} ms/step)"
+        )
+        rows.append((f"Lightning's floor {device} (bare Trainer / plain)", floor, "", "", ""))
     suite = details["suite"]
     if suite:
         rows.append(
