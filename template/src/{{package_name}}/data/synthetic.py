@@ -9,9 +9,9 @@ from torch.utils.data import DataLoader, SequentialSampler
 
 from ..registry import DATAMODULES
 from ..utils.hardware import resolve_pin_memory
-from ..utils.sampling import EpochRandomSampler, next_epoch
+from ..utils.sampling import EpochRandomSampler, TensorBatchSampler, next_epoch
 from ..utils.seeding import derive_seed, make_generator, worker_init_fn
-from .tensor_batches import TensorBatchDataset, TensorBatchSampler, keep_batch
+from .tensor_batches import TensorBatchDataset, keep_batch
 
 
 def make_classification(

@@ -1,18 +1,20 @@
-"""Shuffling whose order depends only on (seed, epoch), so a resumed run sees the same batches.
+"""Samplers: shuffling that depends only on (seed, epoch), and batches as index tensors.
 
 A DataLoader with ``shuffle=True`` draws each epoch's order from one generator that advances
 from epoch to epoch: after a restart the generator is back at its start, and epoch 3 of the
 resumed run would replay epoch 1's order. ``EpochRandomSampler`` recomputes the order from the
 seed and the epoch number, which Lightning passes to ``set_epoch`` before every epoch.
+``TensorBatchSampler`` groups any sampler's indices into batches without per-index Python work.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sized
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import torch
-from torch.utils.data import RandomSampler
+from torch import Tensor
+from torch.utils.data import RandomSampler, Sampler
 
 from .seeding import derive_seed, make_generator
 
@@ -54,3 +56,44 @@ def next_epoch(trainer: Trainer | None) -> int:
     # Lightning passes the same number to set_epoch (epochs processed so far).
     progress = trainer.fit_loop.epoch_progress.current
     return int(getattr(progress, "processed", trainer.current_epoch))
+
+
+class SizedIndices(Protocol):
+    """What ``TensorBatchSampler`` batches: a sampler (or a list) of indices with a length."""
+
+    def __iter__(self) -> Iterator[int]: ...
+
+    def __len__(self) -> int: ...
+
+
+class TensorBatchSampler(Sampler[Tensor]):
+    """Group the indices of ``sampler`` into batches of ``batch_size``, one index tensor each.
+
+    The same batches as ``torch.utils.data.BatchSampler``, but it reads the epoch's whole order
+    once and yields slices of one tensor, where ``BatchSampler`` builds a Python list index by
+    index and the dataset turns it back into a tensor: that costs as much per step as a small
+    model's optimizer update. Its arguments are ``BatchSampler``'s, so under DDP Lightning
+    rebuilds it around a ``DistributedSampler``.
+    """
+
+    def __init__(self, sampler: SizedIndices, batch_size: int, drop_last: bool) -> None:
+        """Batch the indices of ``sampler``; ``drop_last`` drops a final short batch."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+        self.sampler = sampler
+        self.batch_size = int(batch_size)
+        self.drop_last = bool(drop_last)
+
+    def __len__(self) -> int:
+        """Return the number of batches per epoch."""
+        n_indices = len(self.sampler)
+        if self.drop_last:
+            return n_indices // self.batch_size
+        return -(-n_indices // self.batch_size)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        """Yield this epoch's batches of indices, as tensors."""
+        order = torch.as_tensor(list(self.sampler), dtype=torch.long)
+        if self.drop_last:
+            order = order[: len(order) - len(order) % self.batch_size]
+        return iter(order.split(self.batch_size))
