@@ -19,7 +19,7 @@ Run it with the rendered project's Python (the project installed there)::
   plain) is what any Lightning loop costs for this model; the rest of ``loop_ratio`` is what
   the project adds (callbacks, logger, progress bar, epoch metrics).
 
-The three alternate ``--repeats`` times, so a busy machine slows both alike. The ratio
+The three alternate ``--repeats`` times, so a busy machine slows them alike. The ratio
 (project / plain) is the framework's cost per step; it compares times from one process, so it
 means the same on fast and slow machines. On CPU both loops run on one torch thread unless
 ``--threads`` says otherwise: the small default model is fastest on one (as in
@@ -149,6 +149,14 @@ def training_rows(args: argparse.Namespace, cfg: Any) -> tuple[torch.Tensor, tor
     return torch.cat(features), torch.cat(labels)
 
 
+def same_model(args: argparse.Namespace, cfg: Any, timer: StepTimer) -> torch.nn.Module:
+    """A new instance of the project's model with the initial weights of its measured run."""
+    builders = importlib.import_module(f"{args.package}.utils.builders")
+    model: torch.nn.Module = builders.build_model(cfg.model)
+    model.load_state_dict(timer.initial_state)
+    return model
+
+
 def same_optimizer(model: torch.nn.Module, like: torch.optim.Optimizer) -> torch.optim.Optimizer:
     """A fresh optimizer of the class and settings of ``like`` over ``model``'s parameters."""
     accepted = inspect.signature(type(like)).parameters
@@ -185,11 +193,9 @@ def plain_loop(
     precision: str,
 ) -> tuple[float, float | None]:
     """Seconds per step of the plain loop, and the GPU utilisation at its end (CUDA only)."""
-    builders = importlib.import_module(f"{args.package}.utils.builders")
     assert timer.optimizer is not None
     device = timer.device
-    model = builders.build_model(cfg.model)
-    model.load_state_dict(timer.initial_state)
+    model = same_model(args, cfg, timer)
     model.to(device).train()
     optimizer = same_optimizer(model, timer.optimizer)
     batches = shuffled_batches(*rows, batch_size=int(cfg.data.batch_size))
@@ -238,8 +244,7 @@ def bare_lightning_loop(
 ) -> float:
     """Seconds per step of a bare Lightning ``Trainer`` on the project's model and DataLoader."""
     builders = importlib.import_module(f"{args.package}.utils.builders")
-    model = builders.build_model(cfg.model)
-    model.load_state_dict(timer.initial_state)
+    model = same_model(args, cfg, timer)
     assert timer.optimizer is not None
     bare_timer = StepTimer(args.warmup, args.steps)
     trainer = Trainer(
