@@ -80,8 +80,17 @@ LICENSE_EXPRESSIONS = {
     "Proprietary": "LicenseRef-Proprietary",
 }
 
+# The uv release every rendered file runs (the Dockerfile's image, the workflows' setup-uv) and
+# the template's tests install (pyproject.toml's test group pins the same version).
+UV_VERSION = "0.13.9"
 # Container paths of the named cache volumes; compose, Dockerfile and devcontainer share them.
 CACHE_ROOT = "/cache"
+# Labels of the self-hosted runner of the GPU workflow: GitHub's own, then the project's.
+GITHUB_RUNNER_LABELS = ("self-hosted", "linux")
+GPU_RUNNER_LABELS = ("gpu",)
+# Their mode in the image: any uid may write (the devcontainer remaps the user's uid), and the
+# sticky bit keeps users from deleting each other's files.
+CACHE_DIR_MODE = "1777"
 
 
 @cache
@@ -275,6 +284,9 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "precision": "auto" if is_cuda else "32-true",
         "pin_memory": is_cuda,
         "ci_torch_index_url": table["backends"]["cpu"]["index_url"],
+        # The self-hosted runner gpu.yml runs on; the custom labels go to actionlint's config.
+        "gpu_runner_labels": [*GITHUB_RUNNER_LABELS, *GPU_RUNNER_LABELS] if is_cuda else [],
+        "custom_runner_labels": list(GPU_RUNNER_LABELS) if is_cuda else [],
     }
     env_vars = {
         "PYTHONUNBUFFERED": "1",
@@ -294,6 +306,8 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
             "huggingface": env_vars["HF_HOME"],
             "uv": env_vars["UV_CACHE_DIR"],
         },
+        "cache_dir_mode": CACHE_DIR_MODE,
+        "uv_version": UV_VERSION,
         "project_slug": project_slug(answers.get("project_name", "")),
         "license_expression": LICENSE_EXPRESSIONS.get(str(answers.get("license", "MIT")), "MIT"),
         "python_versions_supported": versions,
