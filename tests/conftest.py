@@ -1,17 +1,25 @@
-"""Shared fixtures: render each answer set once per session, install the default project once."""
+"""Shared fixtures: render each answer set once per session; install it once, on the user's path.
+
+``uv_project(backend)`` is a project as a user gets it: ``copier copy`` with its tasks (``uv
+lock`` against the torch stand-in index, ``git init``), then ``uv sync --locked``, in a shell
+without this session's packages. ``installed_project`` is the default one.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import copier
 import pytest
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
@@ -20,13 +28,17 @@ sys.path[:0] = [str(TEMPLATE_ROOT / "extensions"), str(TEMPLATE_ROOT / "scripts"
 import torch_template  # noqa: E402  (the extension, imported bare for tests)
 from local_project import RUNNING_PYTHON, install_editable  # noqa: E402
 from local_project import render as render_answers  # noqa: E402
+from user_path import Shell, TorchStandIn, tools_dir, user_environment, uv_settings  # noqa: E402
 
 BACKENDS = torch_template.backend_names()
 # Rendered projects target the interpreter running the tests, so their installs are honest.
+# Copies that run their tasks lock with uv only where a test asks for it (``uv_project``):
+# elsewhere the lock would reach for the real, unreachable PyTorch index.
 DEFAULT_ANSWERS: dict[str, Any] = {
     "project_name": "Smoke Project",
     "package_name": "smoke_project",
     "python_version": RUNNING_PYTHON,
+    "lock_dependencies": False,
 }
 
 
@@ -89,11 +101,18 @@ def variant_project(request: pytest.FixtureRequest, render_variant) -> Path:
 
 @dataclass(frozen=True)
 class InstalledProject:
-    """A rendered project installed (editable) in a venv that reuses this env's CPU torch."""
+    """A rendered project installed in its own environment, and how to start its Python.
+
+    ``launcher`` starts the project's Python: ``uv run python`` for a project uv installed (as
+    its README says), the venv's interpreter for one linked to this environment. ``env`` is the
+    environment commands run with.
+    """
 
     root: Path
     python: Path
     package: str
+    launcher: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
     def run(
         self,
@@ -102,14 +121,14 @@ class InstalledProject:
         check: bool = True,
         env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``python ARGS`` in the project root with the project's venv."""
+        """Run ``python ARGS`` in the project root with the project's environment."""
         proc = subprocess.run(
-            [str(self.python), *args],
+            [*(self.launcher or (str(self.python),)), *args],
             cwd=self.root,
             capture_output=True,
             text=True,
             timeout=timeout,
-            env={**os.environ, "PYTHONHASHSEED": "0", **(env or {})},
+            env={**self.env, **(env or {})},
         )
         if check and proc.returncode != 0:
             raise AssertionError(
@@ -121,11 +140,158 @@ class InstalledProject:
 
 def install_project(root: Path, venv_dir: Path, package: str) -> InstalledProject:
     """Editable install with no dependency resolution: torch & co come from this environment."""
-    return InstalledProject(root=root, python=install_editable(root, venv_dir), package=package)
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    return InstalledProject(
+        root=root, python=install_editable(root, venv_dir), package=package, env=env
+    )
+
+
+@contextlib.contextmanager
+def environ(env: dict[str, str]) -> Iterator[None]:
+    """Replace the whole process environment for a block, Copier's tasks included.
+
+    Copier starts its tasks with plumbum's ``local.env``, a copy of the environment taken when
+    plumbum was imported, so that copy is replaced too.
+    """
+    from plumbum import local
+
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        with local.env():
+            local.env.clear()
+            local.env.update(env)
+            yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@dataclass(frozen=True)
+class UvProject(InstalledProject):
+    """A project as a user gets it: copied with its tasks, then ``uv sync --locked``."""
+
+    shell: Shell = field(default_factory=lambda: Shell(Path(), {}))
+    backend: str = "cpu"
+
+    def uv(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        """Run ``uv ARGS`` in the project, in the user's shell."""
+        return self.shell.run("uv", *args, **kwargs)
+
+
+# Wall times of the user's path per answer set, printed at the end of the session.
+USER_PATH_TIMINGS: dict[str, dict[str, float]] = {}
 
 
 @pytest.fixture(scope="session")
-def installed_project(render_variant, tmp_path_factory: pytest.TempPathFactory) -> InstalledProject:
-    """The default (cpu) project, rendered and installed once per session."""
-    root = render_variant("cpu")
-    return install_project(root, tmp_path_factory.mktemp("venv-cpu") / "venv", "smoke_project")
+def torch_stand_in(tmp_path_factory: pytest.TempPathFactory) -> TorchStandIn:
+    """The local index that stands in for the PyTorch wheel index (CPU torch, this version)."""
+    return TorchStandIn.build(tmp_path_factory.mktemp("torch-stand-in"))
+
+
+@pytest.fixture(scope="session")
+def user_tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of tools a user installs by hand (uv), for the front of PATH."""
+    return tools_dir(tmp_path_factory.mktemp("user-tools"))
+
+
+@pytest.fixture(scope="session")
+def uv_project(torch_stand_in: TorchStandIn, user_tools: Path, tmp_path_factory):
+    """Factory: the project for a backend, copied and installed with uv once per session.
+
+    ``copier copy`` runs the template's tasks (``uv lock`` against the stand-in, ``git
+    init``), then ``uv sync --locked`` installs what the lock pins: no extras, as the README
+    says. A CUDA variant locks the stand-in's CPU wheel under its own index name.
+    """
+    cache: dict[str, UvProject] = {}
+
+    def _make(backend: str = "cpu") -> UvProject:
+        if backend in cache:
+            return cache[backend]
+        answers = {**DEFAULT_ANSWERS, "torch_backend": backend, "lock_dependencies": True}
+        index = torch_template.derive(answers)["backend"]["index_name"]
+        root = tmp_path_factory.mktemp(f"uv-{backend}") / "smoke-project"
+        shell = Shell(root, user_environment(user_tools, **uv_settings(torch_stand_in, index)))
+        start = time.perf_counter()
+        with environ(shell.env):
+            copier.run_copy(
+                str(TEMPLATE_ROOT),
+                root,
+                data=answers,
+                defaults=True,
+                unsafe=True,
+                skip_tasks=False,
+                vcs_ref="HEAD",
+                quiet=True,
+            )
+        shell.timings["copier copy + tasks (uv lock, git init)"] = time.perf_counter() - start
+        shell.run("uv", "sync", "--locked", label="uv sync --locked")
+        USER_PATH_TIMINGS[backend] = shell.timings
+        cache[backend] = UvProject(
+            root=root,
+            python=root / ".venv" / "bin" / "python",
+            package=DEFAULT_ANSWERS["package_name"],
+            launcher=("uv", "run", "python"),
+            env=shell.env,
+            shell=shell,
+            backend=backend,
+        )
+        return cache[backend]
+
+    return _make
+
+
+@pytest.fixture(scope="session")
+def installed_project(uv_project) -> InstalledProject:
+    """The default (cpu) project, copied and installed the way its README says, once."""
+    project: InstalledProject = uv_project("cpu")
+    return project
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished command: its run directory, output and wall time."""
+
+    dir: Path
+    proc: subprocess.CompletedProcess[str]
+    seconds: float
+
+    @property
+    def output(self) -> str:
+        return self.proc.stdout + self.proc.stderr
+
+
+@pytest.fixture(scope="session")
+def smoke_run(uv_project, tmp_path_factory: pytest.TempPathFactory):
+    """Factory: ``uv run python -m <pkg>.train experiment=smoke`` per backend, once a session."""
+    runs: dict[str, Run] = {}
+
+    def _run(backend: str = "cpu") -> Run:
+        if backend not in runs:
+            project: UvProject = uv_project(backend)
+            run_dir = tmp_path_factory.mktemp(f"smoke-{backend}") / "smoke"
+            start = time.perf_counter()
+            proc = project.uv(
+                "run",
+                "python",
+                "-m",
+                f"{project.package}.train",
+                "experiment=smoke",
+                f"hydra.run.dir={run_dir}",
+                label="uv run python -m <pkg>.train experiment=smoke",
+            )
+            runs[backend] = Run(run_dir, proc, time.perf_counter() - start)
+        return runs[backend]
+
+    return _run
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the wall times of the user's path (lock, sync, the project's commands)."""
+    if not USER_PATH_TIMINGS:
+        return
+    terminalreporter.section("the user's path: wall times")
+    for backend, timings in USER_PATH_TIMINGS.items():
+        for step, seconds in timings.items():
+            terminalreporter.write_line(f"{backend:>6}  {seconds:7.1f} s  {step[:90]}")

@@ -30,11 +30,13 @@ EXERCISED: dict[str, tuple[str, tuple[str, ...]]] = {
         "copier copy --trust --defaults --data package_name=myproj --data torch_backend=cu126 "
         "gh:org/torch-template myproj"
     ): ("tests/test_questions.py", ('"--defaults",', '"--data",')),
+    # `uv sync --locked`: the lock the copy task made, installed exactly (stricter than the page).
+    "uv sync": ("tests/conftest.py", ('"uv", "sync", "--locked"',)),
     "uv run python -m myproj.train experiment=smoke": (
-        "tests/test_project.py",
-        ('.train"', '"experiment=smoke"'),
+        "tests/conftest.py",
+        ('"run",', '.train"', '"experiment=smoke"'),
     ),
-    "uv run pytest": ("tests/test_project.py", ('"-m", "pytest"',)),
+    "uv run pytest": ("tests/test_user_path.py", ('"run", "pytest"',)),
     "uv run python -m myproj.evaluate ckpt_path=PATH": (
         "tests/test_project.py",
         ('.evaluate"', '"ckpt_path='),
@@ -46,10 +48,6 @@ NOT_EXERCISED: dict[str, str] = {
     "pipx inject copier copier-template-extensions": "as above",
     "uv tool install copier --with copier-template-extensions": "as above",
     "cd myproj": "changes directory",
-    "uv sync": (
-        "resolves torch from the PyTorch index, unreachable here; the suite installs the "
-        "project editable against .venv's CPU torch (conftest.install_project)"
-    ),
 }
 
 

@@ -1,9 +1,9 @@
-"""End to end: the rendered project is clean, passes its own tests, and keeps its command
-contract (train, resume, evaluate, readable errors, console scripts).
+"""End to end: the rendered project keeps its command contract (train, resume, evaluate,
+readable errors, console scripts), run with ``uv run`` in the project the user's path installed.
 
-Linters and the project's commands run from a subprocess in the project root, with the project's
-own tool configuration, the way a user runs them. One smoke training per session feeds the
-tests that need a run's outputs.
+The project's own suite, ``make lint`` and the install itself are proven in
+``test_user_path.py``; ruff on every variant in ``test_variants.py``. One smoke training per
+session feeds the tests that need a run's outputs.
 """
 
 from __future__ import annotations
@@ -12,15 +12,13 @@ import csv
 import os
 import re
 import subprocess
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
-from conftest import BACKENDS, TEMPLATE_ROOT, InstalledProject, render, torch_template
+from conftest import BACKENDS, TEMPLATE_ROOT, InstalledProject, Run, render, torch_template
 
 # Every name a template file can read: the questions and the derived values.
 QUESTIONS = [
@@ -70,32 +68,11 @@ def ckpt_epoch(path: Path) -> int:
     return int(torch.load(path, map_location="cpu", weights_only=True)["epoch"])
 
 
-@dataclass(frozen=True)
-class Run:
-    """A finished command: its run directory, output and wall time."""
-
-    dir: Path
-    proc: subprocess.CompletedProcess
-    seconds: float
-
-    @property
-    def output(self) -> str:
-        return self.proc.stdout + self.proc.stderr
-
-
 @pytest.fixture(scope="session")
-def smoke(installed_project: InstalledProject, tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """`python -m <pkg>.train experiment=smoke hydra.run.dir=DIR`, once per session."""
-    run_dir = tmp_path_factory.mktemp("cli") / "smoke"
-    start = time.perf_counter()
-    proc = run(
-        installed_project,
-        "-m",
-        f"{installed_project.package}.train",
-        "experiment=smoke",
-        f"hydra.run.dir={run_dir}",
-    )
-    return Run(run_dir, proc, time.perf_counter() - start)
+def smoke(smoke_run) -> Run:
+    """``uv run python -m <pkg>.train experiment=smoke`` in the default project, once."""
+    result: Run = smoke_run("cpu")
+    return result
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -139,38 +116,6 @@ def test_license_text_follows_the_answer(
     assert text == text.strip("\n") + "\n"  # no stray blank lines around the text
     others = {"MIT License", "Apache License", "BSD 3-Clause License", "All rights reserved."}
     assert sum(other in text for other in others) == 1
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize(
-    "command", [("check", "--no-cache", "."), ("format", "--no-cache", "--check", ".")]
-)
-def test_ruff_clean_with_project_config(render_variant, backend: str, command: tuple) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "ruff", *command],
-        cwd=render_variant(backend),
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
-@pytest.mark.slow
-def test_mypy_clean_with_project_config(
-    installed_project: InstalledProject, tmp_path: Path
-) -> None:
-    proc = installed_project.run(
-        "-m", "mypy", check=False, env={"MYPY_CACHE_DIR": str(tmp_path / "mypy")}
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
-@pytest.mark.slow
-def test_project_test_suite_passes(installed_project: InstalledProject) -> None:
-    proc = run(installed_project, "-m", "pytest", "-q", "-p", "no:cacheprovider", check=False)
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    assert re.search(r"\d+ passed", proc.stdout)
-    assert " failed" not in proc.stdout
 
 
 @pytest.mark.slow

@@ -1,7 +1,6 @@
 """Answering the questions: bad answers stop with one helpful line, odd good ones render.
 
-Also covers the ``_tasks`` git-init step, the only task the template runs: it initialises a
-repository with one commit on a fresh copy and stays out of every other situation.
+The tasks Copier runs after answering are tested in ``test_tasks.py``.
 """
 
 from __future__ import annotations
@@ -11,16 +10,13 @@ import re
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import copier
 import pytest
 import yaml
-from conftest import DEFAULT_ANSWERS, TEMPLATE_ROOT, render, render_answers, torch_template
-from jinja2 import Environment
-from plumbum import local
+from conftest import TEMPLATE_ROOT, render, render_answers, torch_template
 
 # (question, bad answer, words the message must contain). Each must be refused before anything
 # is written. Questions with choices are refused by Copier itself ("Invalid choice for ..."),
@@ -171,110 +167,3 @@ def test_interactive_bad_answer_shows_message_and_asks_again(tmp_path: Path) -> 
     finally:
         child.close(force=True)
     assert not dst.exists()
-
-
-# --- the git-init task ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def no_git_identity(tmp_path: Path) -> Iterator[None]:
-    """Tasks see no git identity but the answers' (and no developer config, hooks or signing).
-
-    Copier runs tasks with plumbum's environment, a copy of ``os.environ`` taken at import
-    time, so the isolation goes through ``plumbum.local.env``.
-    """
-    global_config = tmp_path / "gitconfig"
-    global_config.write_text("")
-    with local.env(GIT_CONFIG_GLOBAL=str(global_config), GIT_CONFIG_NOSYSTEM="1"):
-        for key in ("AUTHOR", "COMMITTER"):
-            for part in ("NAME", "EMAIL"):
-                local.env.pop(f"GIT_{key}_{part}", None)
-        yield
-
-
-def copy_with_tasks(dst: Path, **answers: Any) -> Path:
-    """Render like ``copier copy`` does for a user: tasks included."""
-    copier.run_copy(
-        str(TEMPLATE_ROOT),
-        dst,
-        data={**DEFAULT_ANSWERS, **answers},
-        defaults=True,
-        unsafe=True,
-        skip_tasks=False,
-        vcs_ref="HEAD",
-        quiet=True,
-    )
-    return dst
-
-
-def git(repo: Path, *args: str) -> str:
-    """Output of a git command in ``repo``."""
-    return subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
-def test_fresh_copy_is_a_repository_with_one_clean_commit(
-    tmp_path: Path, no_git_identity: None
-) -> None:
-    dst = copy_with_tasks(
-        tmp_path / "fresh", author_name="Seán O'Brien", author_email="o'brien@example.com"
-    )
-    assert (dst / ".git").is_dir()
-    assert git(dst, "rev-list", "--count", "HEAD") == "1"
-    assert git(dst, "status", "--porcelain") == ""
-    assert git(dst, "log", "-1", "--format=%an <%ae>|%s") == (
-        "Seán O'Brien <o'brien@example.com>|Initial commit from torch-template"
-    )
-    assert ".copier-answers.yml" in git(dst, "ls-files").splitlines()
-
-
-def test_copy_inside_a_repository_does_not_nest_one(tmp_path: Path) -> None:
-    outer = tmp_path / "monorepo"
-    outer.mkdir()
-    git(outer, "init", "--quiet")
-    dst = copy_with_tasks(outer / "projects" / "vision")
-    assert not (dst / ".git").exists()
-    assert git(outer, "rev-list", "--all", "--count") == "0", "no commit in the outer repo"
-
-
-def test_git_init_false_leaves_no_repository(tmp_path: Path) -> None:
-    dst = copy_with_tasks(tmp_path / "plain", git_init=False)
-    assert (dst / "pyproject.toml").is_file()
-    assert not (dst / ".git").exists()
-
-
-def test_recopy_keeps_the_existing_history(tmp_path: Path) -> None:
-    dst = copy_with_tasks(tmp_path / "recopied")
-    (dst / "NOTES.md").write_text("mine\n")
-    git(dst, "add", "NOTES.md")
-    git(dst, "commit", "--quiet", "-m", "User work")
-    head = git(dst, "rev-parse", "HEAD")
-    copier.run_recopy(dst, defaults=True, overwrite=True, unsafe=True, vcs_ref="HEAD", quiet=True)
-    assert git(dst, "rev-parse", "HEAD") == head, "recopy must not commit"
-    assert git(dst, "rev-list", "--count", "HEAD") == "2"
-
-
-def _task() -> dict[str, Any]:
-    config = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
-    (task,) = config["_tasks"]
-    return task
-
-
-@pytest.mark.parametrize(
-    ("operation", "git_init", "runs"),
-    [("copy", True, True), ("copy", False, False), ("update", True, False)],
-)
-def test_task_runs_only_on_copy(operation: str, git_init: bool, runs: bool) -> None:
-    """On ``copier update`` the task is skipped (Copier renders old and new copies in temp
-    directories during an update; a task there would initialise throwaway repositories)."""
-    when = Environment().from_string(_task()["when"])
-    rendered = when.render(_copier_operation=operation, git_init=git_init)
-    assert rendered == str(runs)
-
-
-def test_task_never_downloads() -> None:
-    command = " ".join(_task()["command"])
-    command += (TEMPLATE_ROOT / "tasks" / "init_git.py").read_text()
-    for word in ("http", "curl", "wget", "pip", "uv ", "conda", "pre-commit", "fetch", "clone"):
-        assert word not in command, f"the git-init task must stay offline: found {word!r}"

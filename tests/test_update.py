@@ -15,6 +15,7 @@ import contextlib
 import filecmp
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -32,6 +33,7 @@ from conftest import (
     DEFAULT_ANSWERS,
     TEMPLATE_ROOT,
     InstalledProject,
+    environ,
     import_file,
     install_project,
     render_answers,
@@ -48,6 +50,7 @@ from template_repo import (
     release_tag_problems,
     write_snapshot,
 )
+from user_path import user_environment, uv_settings
 
 COPIER_YML = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text(encoding="utf-8"))
 CHANGELOG = (TEMPLATE_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
@@ -92,6 +95,9 @@ USER_SEED_COMMENT = "# Seed: 42 is fine; 7 did worse on my data (see notes/ideas
 LINE_LENGTH_RE = r"^line-length = \d+$"
 NEW_LINE_LENGTH = current_match("template/pyproject.toml.jinja", LINE_LENGTH_RE)
 OLD_LINE_LENGTH = "line-length = 79" if NEW_LINE_LENGTH.endswith("88") else "line-length = 88"
+# A dependency bound: a project with uv.lock must be re-locked by the update.
+NEW_NUMPY_RE = r'^    "numpy>=[\d.]+",$'
+OLD_NUMPY = '    "numpy>=1.20",'
 OLD_MODEL_LINE = "# (torch-template 0.0.1: this line is gone in later releases)\n"
 USER_MODEL_LINE = "# My tweak: wider hidden layers work better on my data.\n"
 USER_PYPROJECT_TAIL = "\n[tool.coverage.run]\nbranch = true\n"
@@ -136,7 +142,9 @@ def make_older_state(repo: Path) -> None:
     replace_once(repo / "template/pyproject.toml.jinja", LINE_LENGTH_RE, OLD_LINE_LENGTH)
     # 3. A template-owned line the user changes too (conflict).
     replace_once(configs / "train.yaml", SEED_COMMENT_RE, OLD_SEED_COMMENT + "\n")
-    # 4. A user-owned file the template changed since: the update must not touch it.
+    # 4. A dependency bound the template changed since: a locked project is re-locked.
+    replace_once(repo / "template/pyproject.toml.jinja", NEW_NUMPY_RE, OLD_NUMPY)
+    # 5. A user-owned file the template changed since: the update must not touch it.
     model = repo / "template/src/{{package_name}}/models/mlp.py"
     model.write_text(model.read_text(encoding="utf-8") + OLD_MODEL_LINE, encoding="utf-8")
 
@@ -563,13 +571,7 @@ def test_updated_project_passes_its_own_tests(installed_updated: InstalledProjec
     )
 
 
-# --- tasks never run on update ----------------------------------------------------------------
-
-
-def test_every_task_is_guarded_to_copy() -> None:
-    for task in COPIER_YML.get("_tasks", []):
-        assert isinstance(task, dict), f"task without a 'when' runs on every update: {task!r}"
-        assert "_copier_operation == 'copy'" in task.get("when", ""), task
+# --- tasks on update: only the lock task, once, in the project -------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -578,7 +580,7 @@ def probe_repo(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) ->
     log = tmp_path_factory.mktemp("task-probe") / "tasks.log"
     config = yaml.safe_load((template_repo / "copier.yml").read_text(encoding="utf-8"))
     for number, task in enumerate(config.get("_tasks", [])):
-        probe = f"echo {number} >> '{log}'"
+        probe = f"echo \"{number} $PWD\" >> '{log}'"
         command = task["command"] if isinstance(task, dict) else task
         if isinstance(command, list):
             command = " ".join(command)
@@ -592,27 +594,65 @@ def probe_repo(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return log
 
 
-def test_tasks_run_on_copy_but_not_on_update(
-    probe_repo: Path, updated: Updated, template_repo: Path, tmp_path: Path
+def test_update_runs_the_lock_task_alone_and_once(
+    probe_repo: Path, template_repo: Path, tmp_path: Path
 ) -> None:
-    fresh = tmp_path / "fresh"
-    copier.run_copy(
-        str(template_repo),
-        fresh,
-        data=DEFAULT_ANSWERS,
-        defaults=True,
-        unsafe=True,
-        vcs_ref=PROBE_VERSION,
-        quiet=True,
+    """Copy runs both tasks; update runs only the lock task, in the project itself (Copier
+    also runs it in a temporary render, which has no uv.lock: the script leaves it alone).
+    uv is not on PATH here: the lock task then only says so, and nothing is downloaded."""
+    no_uv = {**os.environ, "PATH": "/usr/bin:/bin"}
+    project = tmp_path / "fresh"
+    answers = {**DEFAULT_ANSWERS, "lock_dependencies": True}
+    with environ(no_uv):
+        copier.run_copy(
+            str(template_repo),
+            project,
+            data=answers,
+            defaults=True,
+            unsafe=True,
+            vcs_ref=OLD_VERSION,
+            quiet=True,
+        )
+        assert probe_repo.exists() is False, "OLD_VERSION has no probe"
+        (project / "uv.lock").write_text("# a lock the project committed\n")
+        commit_all(project, "Lock")
+        update(project, PROBE_VERSION)
+    runs = [line.split(" ", 1) for line in probe_repo.read_text().splitlines()]
+    assert {number for number, _ in runs} == {"0"}, "only the lock task; never git init"
+    assert [cwd for _, cwd in runs].count(str(project)) == 1, runs
+
+
+@pytest.fixture(scope="module")
+def locked_update(
+    template_repo: Path, torch_stand_in, user_tools: Path, tmp_path_factory
+) -> tuple[Path, dict[str, str]]:
+    """A project copied at OLD_VERSION with its lock (against the stand-in), then updated."""
+    env = user_environment(user_tools, **uv_settings(torch_stand_in, "pytorch-cpu"))
+    project = tmp_path_factory.mktemp("locked") / "smoke-project"
+    with environ(env):
+        copier.run_copy(
+            str(template_repo),
+            project,
+            data={**DEFAULT_ANSWERS, "lock_dependencies": True},
+            defaults=True,
+            unsafe=True,
+            vcs_ref=OLD_VERSION,
+            quiet=True,
+        )
+        assert "uv.lock" in git(project, "ls-files").split(), "locked in the initial commit"
+        update(project, NEW_VERSION, quiet=True)
+    return project, env
+
+
+def test_update_relocks_a_project_that_has_a_lock(locked_update: tuple[Path, dict]) -> None:
+    """NEW_VERSION changed a dependency bound: the lock follows, so `uv sync --locked` works."""
+    project, env = locked_update
+    changed = git(project, "status", "--porcelain").split()
+    assert "uv.lock" in changed and "pyproject.toml" in changed
+    proc = subprocess.run(
+        ["uv", "lock", "--locked"], cwd=project, env=env, capture_output=True, text=True
     )
-    assert probe_repo.read_text().split() == ["0"], "positive control: the task runs on copy"
-    probe_repo.unlink()
-    project = copy_project(updated.root, tmp_path / "project")
-    for rel in files_with_markers(project):
-        (project / rel).write_text(keep_user_side((project / rel).read_text("utf-8")), "utf-8")
-    commit_all(project, "Resolved")
-    update(project, PROBE_VERSION)
-    assert not probe_repo.exists(), "a task ran during copier update"
+    assert proc.returncode == 0, proc.stderr
 
 
 # --- release tags --------------------------------------------------------------------------------
