@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv with a CPU build of torch first, then the template's test tooling.
 # A bare `torch` requirement resolved from PyPI would pull the CUDA build and several GB of
-# NVIDIA packages, so torch is installed on its own, from the PyTorch CPU index.
+# NVIDIA packages, so torch is installed on its own, from the PyTorch CPU index, without its
+# dependencies (PyPI provides those next, with the tooling; the CPU wheel needs no NVIDIA one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TORCH_VERSION="${TORCH_VERSION:-2.13.0}"
@@ -10,8 +11,8 @@ PYTHON="${PYTHON:-python3}"
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade "pip>=25.1"
-.venv/bin/python -m pip install --quiet "torch==${TORCH_VERSION}" \
-    --index-url "$TORCH_INDEX_URL" --extra-index-url https://pypi.org/simple
+.venv/bin/python -m pip install --quiet --no-deps "torch==${TORCH_VERSION}" \
+    --index-url "$TORCH_INDEX_URL"
 .venv/bin/python -m pip install --quiet --group test --group docs
 .venv/bin/python - <<'PY'
 import torch
