@@ -50,7 +50,7 @@ class Check:
 
 def gather() -> dict[str, Any]:
     """Collect the facts the checks judge (imports torch; never Lightning)."""
-    from .utils import environment
+    from .run import environment
 
     return {
         "python": environment.python_info(),

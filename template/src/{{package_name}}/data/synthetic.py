@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from lightning.pytorch import LightningDataModule
 from torch import Tensor
-from torch.utils.data import DataLoader, SequentialSampler
+from torch.utils.data import DataLoader
 
+from ..errors import InvalidValueError
 from ..registry import DATAMODULES
-from ..utils.hardware import resolve_pin_memory
-from ..utils.sampling import EpochRandomSampler, TensorBatchSampler, next_epoch
-from ..utils.seeding import derive_seed, make_generator, worker_init_fn
-from .tensor_batches import TensorBatchDataset, keep_batch
+from ..utils.batches import Batch, TensorBatchDataset, ordered_loader, shuffled_loader
+from ..utils.seeding import derive_seed, make_generator
+from ..validation import fraction, integer, one_of, positive_int
 
 
 def make_classification(
@@ -52,6 +54,7 @@ class SyntheticClassificationDataModule(LightningDataModule):
 
     The data and the split depend only on ``seed``; the training order depends only on
     ``shuffle_seed`` (the run's seed by default), so runs with different seeds see the same data.
+    A bad argument raises ``InvalidValueError`` naming it (``data.batch_size``).
     """
 
     def __init__(
@@ -71,8 +74,22 @@ class SyntheticClassificationDataModule(LightningDataModule):
         shuffle_seed: int = 0,
     ) -> None:
         super().__init__()
-        if min(val_fraction, test_fraction) <= 0 or val_fraction + test_fraction >= 1:
-            raise ValueError("need 0 < val_fraction, 0 < test_fraction, and their sum below 1")
+        positive_int("n_samples", n_samples)
+        positive_int("n_features", n_features)
+        integer("n_classes", n_classes, minimum=2)
+        positive_int("clusters_per_class", clusters_per_class)
+        fraction("label_noise", label_noise)
+        fraction("val_fraction", val_fraction, open_low=True, open_high=True)
+        fraction("test_fraction", test_fraction, open_low=True, open_high=True)
+        if val_fraction + test_fraction >= 1:
+            raise InvalidValueError(
+                "test_fraction",
+                test_fraction,
+                f"a fraction below 1 - val_fraction ({val_fraction})",
+            )
+        positive_int("batch_size", batch_size)
+        integer("num_workers", num_workers, minimum=0)
+        one_of("pin_memory", pin_memory, (True, False, "auto"))
         self.save_hyperparameters()
         self.train_set: TensorBatchDataset | None = None
         self.val_set: TensorBatchDataset | None = None
@@ -101,49 +118,32 @@ class SyntheticClassificationDataModule(LightningDataModule):
         self.val_set = TensorBatchDataset(features[val], labels[val])
         self.test_set = TensorBatchDataset(features[test], labels[test])
 
-    def train_dataloader(self) -> DataLoader[tuple[Tensor, Tensor]]:
+    def train_dataloader(self) -> DataLoader[Batch]:
         """Return shuffled training batches; each epoch's order depends on ``shuffle_seed`` only.
 
         The order of epoch ``e`` is a function of ``(shuffle_seed, e)``, so a run resumed from a
         checkpoint trains on the same batches as one that was never interrupted.
         """
-        seed = derive_seed(self.hparams["shuffle_seed"], "shuffle")
-        train_set = self._split(self.train_set)
-        sampler = EpochRandomSampler(train_set, seed, epoch=next_epoch(self.trainer))
-        return self._loader(train_set, sampler, generator=make_generator(seed))
+        return shuffled_loader(
+            self._split(self.train_set),
+            seed=self.hparams["shuffle_seed"],
+            trainer=self.trainer,
+            **self._loading(),
+        )
 
-    def val_dataloader(self) -> DataLoader[tuple[Tensor, Tensor]]:
+    def val_dataloader(self) -> DataLoader[Batch]:
         """Return validation batches in a fixed order."""
-        val_set = self._split(self.val_set)
-        return self._loader(val_set, SequentialSampler(val_set))
+        return ordered_loader(self._split(self.val_set), **self._loading())
 
-    def test_dataloader(self) -> DataLoader[tuple[Tensor, Tensor]]:
+    def test_dataloader(self) -> DataLoader[Batch]:
         """Return test batches in a fixed order."""
-        test_set = self._split(self.test_set)
-        return self._loader(test_set, SequentialSampler(test_set))
+        return ordered_loader(self._split(self.test_set), **self._loading())
+
+    def _loading(self) -> dict[str, Any]:
+        keys = ("batch_size", "num_workers", "pin_memory")
+        return {key: self.hparams[key] for key in keys}
 
     def _split(self, dataset: TensorBatchDataset | None) -> TensorBatchDataset:
         if dataset is None:
             raise RuntimeError("call setup() before asking for a dataloader")
         return dataset
-
-    def _loader(
-        self,
-        dataset: TensorBatchDataset,
-        sampler: EpochRandomSampler | SequentialSampler,
-        generator: torch.Generator | None = None,
-    ) -> DataLoader[tuple[Tensor, Tensor]]:
-        """Return a DataLoader of whole batches: the sampler's order cut into index tensors."""
-        workers = self.hparams["num_workers"]
-        batches = TensorBatchSampler(sampler, self.hparams["batch_size"], drop_last=False)
-        return DataLoader(
-            dataset,
-            # torch's annotation asks for lists of indices; the dataset takes index tensors.
-            batch_sampler=batches,  # type: ignore[arg-type]
-            generator=generator,
-            collate_fn=keep_batch,
-            num_workers=workers,
-            pin_memory=resolve_pin_memory(self.hparams["pin_memory"]),
-            persistent_workers=workers > 0,
-            worker_init_fn=worker_init_fn if workers > 0 else None,
-        )

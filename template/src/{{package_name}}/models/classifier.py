@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import torch
 from lightning.pytorch import LightningModule
 from torch import Tensor, nn
 
 from ..registry import MODELS
-from .metrics import MacroAccuracy, WeightedMean
+from ..utils import optim
+from ..utils.epoch_metrics import MacroAccuracy, WeightedMean
+from ..utils.step_logging import loggers_write_this_step
+from ..validation import fraction, int_list, positive_int
 from .mlp import MLP
-
-OPTIMIZERS = ("adamw", "adam", "sgd")
-SCHEDULERS = ("cosine", "none")
 
 Batch = tuple[Tensor, Tensor]
 
@@ -28,6 +27,7 @@ class ClassifierModule(LightningModule):
     objects). Logs the epoch metrics ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc``,
     ``test/loss`` and ``test/acc``, and ``train/loss_step`` every ``log_every_n_steps`` steps.
     No step waits for the GPU: metrics accumulate on the device and are computed once per epoch.
+    A bad argument raises ``InvalidValueError`` naming it (``model.lr``, one line at the CLI).
     """
 
     def __init__(
@@ -42,12 +42,13 @@ class ClassifierModule(LightningModule):
         scheduler: str = "cosine",
     ) -> None:
         super().__init__()
-        if optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
-        if scheduler not in SCHEDULERS:
-            raise ValueError(f"unknown scheduler {scheduler!r}; valid: {', '.join(SCHEDULERS)}")
-        # save_hyperparameters() reads the arguments' current values: store a plain list.
-        hidden_dims = [int(width) for width in hidden_dims]
+        input_dim = positive_int("input_dim", input_dim)
+        num_classes = positive_int("num_classes", num_classes)
+        # save_hyperparameters() reads the arguments' current values: store plain, checked ones.
+        hidden_dims = int_list("hidden_dims", hidden_dims)
+        dropout = fraction("dropout", dropout, open_high=True)
+        settings = optim.check(optimizer, scheduler, lr, weight_decay)
+        lr, weight_decay = settings["lr"], settings["weight_decay"]
         self.save_hyperparameters()
         self.net = MLP(input_dim, hidden_dims, num_classes, dropout)
         self.criterion = nn.CrossEntropyLoss()
@@ -64,17 +65,13 @@ class ClassifierModule(LightningModule):
         return self.net(x)
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
-        """Return the batch loss; log it as ``train/loss_step`` on the steps loggers write.
-
-        ``self.log`` costs about as much as this small model's forward pass, so the step loss is
-        logged only every ``trainer.log_every_n_steps`` steps, the only values the loggers keep.
-        """
+        """Return the batch loss; log it as ``train/loss_step`` on the steps loggers write."""
         x, y = batch
         logits = self(x)
         loss = self.criterion(logits, y)
         self.train_loss.update(loss, len(y))
         self.train_acc.update(logits, y)
-        if self._loggers_write_this_step():
+        if loggers_write_this_step(self.trainer, self.global_step):
             self.log("train/loss_step", loss, batch_size=len(y))
         return loss
 
@@ -107,35 +104,14 @@ class ClassifierModule(LightningModule):
         loss.update(self.criterion(logits, y), len(y))
         accuracy.update(logits, y)
 
-    def _loggers_write_this_step(self) -> bool:
-        """Tell whether Lightning writes this training step's logged values to the loggers.
-
-        Lightning's rule: every ``log_every_n_steps`` optimizer steps, and every step of a
-        ``fast_dev_run``. Lightning sets both on the trainer at run time (they are not declared
-        on the class); without them, every step is logged.
-        """
-        trainer = self.trainer
-        if getattr(trainer, "fast_dev_run", False):
-            return True
-        every = int(getattr(trainer, "log_every_n_steps", 1))
-        return every > 0 and (self.global_step + 1) % every == 0
-
     def configure_optimizers(self) -> Any:
         """Build the optimizer named by ``optimizer`` and, optionally, a cosine LR schedule."""
         hp = self.hparams
-        params = self.parameters()
-        optimizer: torch.optim.Optimizer
-        if hp["optimizer"] == "sgd":
-            optimizer = torch.optim.SGD(
-                params, lr=hp["lr"], momentum=0.9, weight_decay=hp["weight_decay"], nesterov=True
-            )
-        elif hp["optimizer"] == "adam":
-            optimizer = torch.optim.Adam(params, lr=hp["lr"], weight_decay=hp["weight_decay"])
-        else:
-            optimizer = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=hp["weight_decay"])
-        if hp["scheduler"] == "none":
-            return optimizer
-        max_epochs = self.trainer.max_epochs or 0
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, max_epochs))
-        schedule = {"scheduler": scheduler, "interval": "epoch"}
-        return {"optimizer": optimizer, "lr_scheduler": schedule}
+        return optim.configure(
+            self.parameters(),
+            optimizer=hp["optimizer"],
+            scheduler=hp["scheduler"],
+            lr=hp["lr"],
+            weight_decay=hp["weight_decay"],
+            max_epochs=self.trainer.max_epochs,
+        )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import InvalidValueError
+
 AUTO = "auto"
 BF16 = "bf16-mixed"
 FULL = "32-true"
@@ -32,7 +34,7 @@ def resolve_pin_memory(pin_memory: bool | str | None) -> bool:
     ``"auto"`` (or ``None``) pins whenever a CUDA GPU is visible; ``False`` never pins.
     """
     if pin_memory not in (None, AUTO) and not isinstance(pin_memory, bool):
-        raise ValueError(f"pin_memory must be true, false or auto, got {pin_memory!r}")
+        raise InvalidValueError("pin_memory", pin_memory, "true, false or auto")
     return pin_memory is not False and torch.cuda.is_available()
 
 
@@ -49,6 +51,6 @@ def set_cpu_threads(threads: int | None) -> None:
     costs more in synchronisation than it saves, above all on a busy machine.
     """
     if threads is not None:
-        if threads < 1:
-            raise ValueError(f"cpu_threads must be a positive integer or null, got {threads}")
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise InvalidValueError("cpu_threads", threads, "a positive integer or null")
         torch.set_num_threads(threads)

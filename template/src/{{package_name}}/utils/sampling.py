@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import RandomSampler, Sampler
 
+from ..validation import positive_int
 from .seeding import derive_seed, make_generator
 
 if TYPE_CHECKING:
@@ -78,10 +79,8 @@ class TensorBatchSampler(Sampler[Tensor]):
 
     def __init__(self, sampler: SizedIndices, batch_size: int, drop_last: bool) -> None:
         """Batch the indices of ``sampler``; ``drop_last`` drops a final short batch."""
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
         self.sampler = sampler
-        self.batch_size = int(batch_size)
+        self.batch_size = positive_int("batch_size", batch_size)
         self.drop_last = bool(drop_last)
 
     def __len__(self) -> int:

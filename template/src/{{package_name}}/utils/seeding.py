@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..validation import integer
+
 # cuBLAS needs a fixed workspace to be deterministic on CUDA >= 10.2.
 CUBLAS_WORKSPACE_CONFIG = ":4096:8"
 MAX_SEED = 2**32 - 1
@@ -35,8 +37,7 @@ def seed_everything(seed: int, *, deterministic: bool = False) -> int:
     """
     from lightning.pytorch import seed_everything as lightning_seed_everything
 
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"seed must be an integer in [0, {MAX_SEED}], got {seed!r}")
+    seed = integer("seed", seed, minimum=0, maximum=MAX_SEED)
     applied = lightning_seed_everything(seed, workers=True)
     set_deterministic(deterministic)
     return applied

@@ -4,6 +4,11 @@ Written into the run directory when the run starts (``status: running``) and rew
 it ends: ``completed`` with the final metrics, ``failed`` with the error, or ``interrupted``
 (a signal or Ctrl-C). Only the rank-0 process writes it. A run resumed in the same directory
 keeps the earlier attempts' summaries under ``previous_attempts``.
+
+``stages`` records how far the run got (``fit``, ``test``: running, completed, failed or
+interrupted, with what a later attempt needs to know), carried over from the manifest already
+in the directory: a finished run started again in its own directory sees that nothing is left
+to do, and a run stopped while testing tests again without training again.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ SCHEMA_VERSION = 1
 PACKAGE = __name__.split(".")[0]
 # What an earlier attempt's entry keeps when a run is resumed in the same directory.
 ATTEMPT_KEYS = ("status", "start_time", "end_time", "command", "resumed_from", "error")
+COMPLETED = "completed"
 TRACEBACK_LINES = 30
 
 
@@ -57,6 +63,9 @@ class RunManifest:
         self.enabled = process_rank() == 0
         self.data: dict[str, Any] = {}
         self._task = task
+        # Every process reads the stages, before rank 0 rewrites the file: they decide alike.
+        previous = _read(self.path) or {}
+        self.stages: dict[str, Any] = dict(previous.get("stages") or {})
 
     def __enter__(self) -> RunManifest:
         """Write the manifest with ``status: running``."""
@@ -68,6 +77,29 @@ class RunManifest:
     def update(self, **fields: Any) -> None:
         """Add or replace top-level fields (written with the next status change)."""
         self.data.update(fields)
+
+    def stage_completed(self, name: str, **expected: Any) -> bool:
+        """Tell whether stage ``name`` completed, with each of ``expected``'s values as given."""
+        stage = self.stages.get(name) or {}
+        return stage.get("status") == COMPLETED and all(
+            stage.get(key) == value for key, value in expected.items()
+        )
+
+    def stage(self, name: str) -> dict[str, Any]:
+        """Return what the manifest holds about stage ``name`` (empty when it never ran)."""
+        return dict(self.stages.get(name) or {})
+
+    def begin_stage(self, name: str, **info: Any) -> None:
+        """Record that stage ``name`` is running; a new ``fit`` makes any earlier test stale."""
+        if name == "fit":
+            self.stages.pop("test", None)
+        self.stages[name] = {"status": "running", **info}
+        self._write_if_enabled()
+
+    def end_stage(self, name: str, **info: Any) -> None:
+        """Record that stage ``name`` completed, with ``info`` for later attempts."""
+        self.stages[name] = {**self.stages.get(name, {}), "status": COMPLETED, **info}
+        self._write_if_enabled()
 
     def finish(self, metrics: dict[str, float]) -> None:
         """Record the final metrics (the run's status is set when the block ends)."""
@@ -84,6 +116,9 @@ class RunManifest:
             return
         self.data["end_time"] = _now()
         self.data["status"] = _status(exc)
+        for stage in self.stages.values():
+            if stage.get("status") == "running":
+                stage["status"] = self.data["status"]
         self.data["torch"] = torch_info()  # with the GPUs, now that the run is over
         if exc is not None:
             self.data["error"] = {
@@ -120,8 +155,13 @@ class RunManifest:
             "config": _config(self.cfg),
             "metrics": None,
             "error": None,
+            "stages": self.stages,
             "previous_attempts": _attempts(previous),
         }
+
+    def _write_if_enabled(self) -> None:
+        if self.enabled and self.data:
+            self._write()
 
     def _write(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

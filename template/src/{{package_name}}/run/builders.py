@@ -7,12 +7,14 @@ the trainer are plain ``_target_`` nodes built with ``hydra.utils.instantiate``.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from ..registry import DATAMODULES, MODELS
+from ..errors import ConfigError, InvalidValueError
+from ..registry import DATAMODULES, MODELS, Registry
 
 if TYPE_CHECKING:
     from lightning.pytorch import Callback, LightningDataModule, LightningModule
@@ -25,7 +27,7 @@ def registry_kwargs(cfg: DictConfig) -> tuple[str, dict[str, Any]]:
     """Split a ``name: ...`` node into the name and plain-Python keyword arguments."""
     kwargs = OmegaConf.to_container(cfg, resolve=True)
     if not isinstance(kwargs, dict) or "name" not in kwargs:
-        raise ValueError(f"expected a config node with a 'name' key, got {kwargs!r}")
+        raise ConfigError(f"expected a config node with a 'name' key, got {kwargs!r}")
     name = kwargs.pop("name")
     return str(name), {str(key): value for key, value in kwargs.items()}
 
@@ -34,18 +36,60 @@ def build_model(cfg: DictConfig, **overrides: Any) -> LightningModule:
     """Build the model that ``cfg.name`` names in ``MODELS`` (``overrides`` win over ``cfg``)."""
     from lightning.pytorch import LightningModule
 
-    name, kwargs = registry_kwargs(cfg)
-    model = MODELS.build(name, **{**kwargs, **overrides})
-    return _checked(model, LightningModule, f"model {name!r}")
+    model = _build(MODELS, "model", cfg, overrides)
+    return _checked(model, LightningModule, f"model {cfg.name!r}")
 
 
 def build_datamodule(cfg: DictConfig, **overrides: Any) -> LightningDataModule:
     """Build the datamodule that ``cfg.name`` names in ``DATAMODULES`` (``overrides`` win)."""
     from lightning.pytorch import LightningDataModule
 
+    datamodule = _build(DATAMODULES, "data", cfg, overrides)
+    return _checked(datamodule, LightningDataModule, f"datamodule {cfg.name!r}")
+
+
+def _build(registry: Registry, node: str, cfg: DictConfig, overrides: dict[str, Any]) -> Any:
+    """Build from ``registry``; bad or unknown arguments become one-line ``ConfigError``s.
+
+    ``node`` is where the config came from (``model``), for the messages.
+    """
     name, kwargs = registry_kwargs(cfg)
-    datamodule = DATAMODULES.build(name, **{**kwargs, **overrides})
-    return _checked(datamodule, LightningDataModule, f"datamodule {name!r}")
+    kwargs = {**kwargs, **overrides}
+    factory = registry.get(name)
+    _check_arguments(factory, kwargs, node, f"{registry.kind} {name!r}")
+    try:
+        return factory(**kwargs)
+    except InvalidValueError as error:
+        raise error.under(node) from error
+
+
+def _check_arguments(factory: Any, kwargs: dict[str, Any], node: str, what: str) -> None:
+    """Refuse keys the factory does not take, and required arguments the config lacks."""
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # a builtin or C factory: nothing to check
+        return
+    params = signature.parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return
+    accepted = [
+        p.name
+        for p in params
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    ]
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise ConfigError(
+            f"{node}.{unknown[0]} is not an argument of {what}; its arguments: "
+            + ", ".join(accepted)
+        )
+    missing = [
+        p.name
+        for p in params
+        if p.default is inspect.Parameter.empty and p.name in accepted and p.name not in kwargs
+    ]
+    if missing:
+        raise ConfigError(f"{node}.{missing[0]} is required by {what}: set it in the config")
 
 
 def instantiate_callbacks(cfg: DictConfig | None, *, has_logger: bool = True) -> list[Callback]:

@@ -1,10 +1,8 @@
-"""Callbacks that make an interrupted run resumable, and exactly so.
+"""Interrupted runs that can be resumed: SIGTERM and Ctrl-C stop after the current batch.
 
-- ``RngStateCheckpoint`` stores the global random generators in every checkpoint and restores
-  them on resume (Lightning restores the model, optimizer, LR schedule, loops and callbacks).
-- ``GracefulShutdown`` turns SIGTERM (a scheduler's preemption, ``docker stop``, ``kill``) and
-  the first Ctrl-C (SIGINT) into a clean stop after the current batch, with a checkpoint to
-  resume from. A second Ctrl-C stops at once.
+``GracefulShutdown`` turns SIGTERM (a scheduler's preemption, ``docker stop``, ``kill``) and
+the first Ctrl-C (SIGINT) into a clean stop after the current batch, with a checkpoint to
+resume from. A second Ctrl-C stops at once.
 """
 
 from __future__ import annotations
@@ -13,17 +11,14 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
-
-from .seeding import rng_state, set_rng_state
 
 log = logging.getLogger(__name__)
 
@@ -38,19 +33,6 @@ class RunInterrupted(BaseException):
         super().__init__(f"interrupted by {signal.Signals(self.signum).name}")
 
 
-class RngStateCheckpoint(Callback):
-    """Save the global random generators' state in checkpoints; restore it on resume."""
-
-    def state_dict(self) -> dict[str, Any]:
-        """Return the generators' state (Lightning stores it in the checkpoint)."""
-        return rng_state()
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore the generators from a checkpoint's state."""
-        if state_dict:
-            set_rng_state(state_dict)
-
-
 class GracefulShutdown(Callback):
     """Stop on SIGTERM or SIGINT after the current batch and save ``checkpoint_path``.
 
@@ -60,12 +42,15 @@ class GracefulShutdown(Callback):
     ``RunInterrupted`` at once. Either way the caller sees ``RunInterrupted``.
     """
 
-    def __init__(self, checkpoint_path: str | Path) -> None:
-        """Save the interrupted run's checkpoint to ``checkpoint_path``."""
+    def __init__(
+        self, checkpoint_path: str | Path, on_saved: Callable[[Path], None] | None = None
+    ) -> None:
+        """Save the interrupted run's checkpoint to ``checkpoint_path``, then call ``on_saved``."""
         self.checkpoint_path = Path(checkpoint_path)
         self.received: int | None = None
         self.saved: Path | None = None
         self._training = False
+        self._on_saved = on_saved
 
     @contextmanager
     def handling_signals(self) -> Iterator[GracefulShutdown]:
@@ -127,3 +112,5 @@ class GracefulShutdown(Callback):
         trainer.save_checkpoint(self.checkpoint_path)
         self.saved = self.checkpoint_path
         log.warning("Saved %s (step %d).", self.checkpoint_path, trainer.global_step)
+        if self._on_saved is not None:
+            self._on_saved(self.checkpoint_path)

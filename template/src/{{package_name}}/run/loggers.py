@@ -1,0 +1,86 @@
+"""Loggers of a resumed run: the same files and versions as the run it continues.
+
+``AppendingCSVLogger`` continues a resumed run's ``metrics.csv`` instead of replacing it, and
+``continue_logger_versions`` makes versioned loggers (CSV, TensorBoard) reuse the run's newest
+version, so both parts of a resumed run land in one file (and TensorBoard shows one run).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+from lightning.fabric.loggers.logger import rank_zero_experiment
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from omegaconf import DictConfig, open_dict
+
+# Loggers whose runs are folders <save_dir>/<name>/version_<n>: resuming reuses the newest.
+VERSIONED_LOGGERS = ("CSVLogger", "TensorBoardLogger")
+VERSION_DIR = re.compile(r"version_(\d+)")
+
+
+class AppendingExperimentWriter(ExperimentWriter):
+    """Lightning's CSV writer, except that it appends to an existing ``metrics.csv``.
+
+    Lightning's writer deletes the file of a version it reopens; this one keeps its rows and
+    columns, and adds the new rows below them.
+    """
+
+    def _check_log_dir_exists(self) -> None:
+        path = Path(self.metrics_file_path)
+        if path.is_file():
+            with path.open(newline="") as handle:
+                self.metrics_keys = sorted(next(csv.reader(handle), []))
+
+
+class AppendingCSVLogger(CSVLogger):
+    """``lightning.pytorch.loggers.CSVLogger`` that appends when its version already exists.
+
+    A new run gets a new ``version_N`` folder as usual. A run resumed in its own directory
+    (``ckpt_path=last``) is given its previous version, and its metrics continue that file.
+    """
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> ExperimentWriter:
+        """The writer of ``<save_dir>/<name>/version_N/metrics.csv`` (created on first use)."""
+        if isinstance(self._experiment, ExperimentWriter):
+            return self._experiment
+        self._fs.makedirs(self.root_dir, exist_ok=True)
+        writer = AppendingExperimentWriter(log_dir=self.log_dir)
+        self._experiment = writer
+        return writer
+
+
+def continue_logger_versions(logger_cfg: DictConfig | None) -> list[str]:
+    """Make versioned loggers (CSV, TensorBoard) reuse their newest existing version.
+
+    Loggers that already set ``version`` are left alone. Returns the loggers changed.
+    """
+    changed: list[str] = []
+    if logger_cfg is None:
+        return changed
+    for key, node in logger_cfg.items():
+        target = str(node.get("_target_", "")) if isinstance(node, DictConfig) else ""
+        if not target.endswith(VERSIONED_LOGGERS) or node.get("version") is not None:
+            continue
+        version = latest_version(Path(str(node.save_dir)) / str(node.get("name") or ""))
+        if version is not None:
+            with open_dict(node):
+                node.version = version
+            changed.append(str(key))
+    return changed
+
+
+def latest_version(directory: Path) -> int | None:
+    """Return the highest ``N`` of the ``version_N`` folders in ``directory`` (None: none)."""
+    if not directory.is_dir():
+        return None
+    versions = [
+        int(match.group(1))
+        for child in directory.iterdir()
+        if child.is_dir() and (match := VERSION_DIR.fullmatch(child.name))
+    ]
+    return max(versions, default=None)
