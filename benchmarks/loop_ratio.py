@@ -142,7 +142,7 @@ def project_loop(args: argparse.Namespace, cfg: Any) -> StepTimer:
 
 def training_rows(args: argparse.Namespace, cfg: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """Every ``(features, labels)`` row of the project's training DataLoader, as two tensors."""
-    builders = importlib.import_module(f"{args.package}.utils.builders")
+    builders = importlib.import_module(f"{args.package}.run.builders")
     datamodule = builders.build_datamodule(cfg.data)
     datamodule.setup("fit")
     features, labels = zip(*datamodule.train_dataloader(), strict=True)
@@ -151,7 +151,7 @@ def training_rows(args: argparse.Namespace, cfg: Any) -> tuple[torch.Tensor, tor
 
 def same_model(args: argparse.Namespace, cfg: Any, timer: StepTimer) -> torch.nn.Module:
     """A new instance of the project's model with the initial weights of its measured run."""
-    builders = importlib.import_module(f"{args.package}.utils.builders")
+    builders = importlib.import_module(f"{args.package}.run.builders")
     model: torch.nn.Module = builders.build_model(cfg.model)
     model.load_state_dict(timer.initial_state)
     return model
@@ -243,7 +243,7 @@ def bare_lightning_loop(
     args: argparse.Namespace, cfg: Any, timer: StepTimer, precision: str
 ) -> float:
     """Seconds per step of a bare Lightning ``Trainer`` on the project's model and DataLoader."""
-    builders = importlib.import_module(f"{args.package}.utils.builders")
+    builders = importlib.import_module(f"{args.package}.run.builders")
     model = same_model(args, cfg, timer)
     assert timer.optimizer is not None
     bare_timer = StepTimer(args.warmup, args.steps)

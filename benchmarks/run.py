@@ -41,17 +41,12 @@ TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(TEMPLATE_ROOT / "extensions"), str(TEMPLATE_ROOT / "scripts")]
 
 import torch_template  # noqa: E402  (the template's extension: its backend table)
-from local_project import install_editable, render  # noqa: E402
+from local_project import SMOKE_ANSWERS, install_editable, render  # noqa: E402
 
 RESULTS = TEMPLATE_ROOT / "benchmarks" / "results"
 LOOP_RATIO = TEMPLATE_ROOT / "benchmarks" / "loop_ratio.py"
-PACKAGE = "smoke_project"
-RUNNING_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
-ANSWERS = {
-    "project_name": "Smoke Project",
-    "package_name": PACKAGE,
-    "python_version": RUNNING_PYTHON,
-}
+ANSWERS = SMOKE_ANSWERS
+PACKAGE = ANSWERS["package_name"]
 # Upper bounds: what "fast" means for each headline number.
 TARGETS = {
     "render_ratio": 1.5,

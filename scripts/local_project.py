@@ -12,15 +12,33 @@ Command line (what ``scripts/demo.sh`` runs)::
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import subprocess
 import sys
 import sysconfig
 import venv
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 RUNNING_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
+# The answers of the project the tests and benchmarks render: the defaults, a fixed name, and
+# the Python running them (so that installs are honest).
+SMOKE_ANSWERS: dict[str, Any] = {
+    "project_name": "Smoke Project",
+    "package_name": "smoke_project",
+    "python_version": RUNNING_PYTHON,
+}
+
+
+def import_file(name: str, path: Path) -> ModuleType:
+    """Import a script that is not part of a package (a MkDocs hook, a migration) as a module."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def render(

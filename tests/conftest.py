@@ -8,47 +8,33 @@ without this session's packages. ``installed_project`` is the default one.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import copier
 import pytest
+import torch_template  # the extension (extensions/ is on pytest's pythonpath)
+from local_project import (
+    RUNNING_PYTHON,
+    SMOKE_ANSWERS,
+    TEMPLATE_ROOT,
+    import_file,
+    install_editable,
+)
+from local_project import render as render_answers
+from user_path import Shell, TorchStandIn, tools_dir, user_environment, uv_settings
 
-TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(TEMPLATE_ROOT / "extensions"), str(TEMPLATE_ROOT / "scripts")]
-
-import torch_template  # noqa: E402  (the extension, imported bare for tests)
-from local_project import RUNNING_PYTHON, install_editable  # noqa: E402
-from local_project import render as render_answers  # noqa: E402
-from user_path import Shell, TorchStandIn, tools_dir, user_environment, uv_settings  # noqa: E402
+__all__ = ["RUNNING_PYTHON", "import_file"]  # re-exported for the test modules
 
 BACKENDS = torch_template.backend_names()
-# Rendered projects target the interpreter running the tests, so their installs are honest.
 # Copies that run their tasks lock with uv only where a test asks for it (``uv_project``):
 # elsewhere the lock would reach for the real, unreachable PyTorch index.
-DEFAULT_ANSWERS: dict[str, Any] = {
-    "project_name": "Smoke Project",
-    "package_name": "smoke_project",
-    "python_version": RUNNING_PYTHON,
-    "lock_dependencies": False,
-}
-
-
-def import_file(name: str, path: Path) -> ModuleType:
-    """Import a script that is not part of a package (a MkDocs hook, a migration) as a module."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+DEFAULT_ANSWERS: dict[str, Any] = {**SMOKE_ANSWERS, "lock_dependencies": False}
 
 
 def render(dst: Path, **answers: Any) -> Path:

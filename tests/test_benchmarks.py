@@ -6,7 +6,6 @@ on slow and busy machines. The full benchmark (``benchmarks/run.py``) is not run
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import TEMPLATE_ROOT, InstalledProject, torch_template
+from conftest import TEMPLATE_ROOT, InstalledProject, import_file, torch_template
 
 BENCHMARKS = TEMPLATE_ROOT / "benchmarks"
 # benchmarks/run.py's target is 1.3; this fails only on a clear regression, not on noise.
@@ -24,11 +23,7 @@ MAX_LOOP_RATIO = 2.0
 
 def load_run_module() -> ModuleType:
     """Import benchmarks/run.py (a script, not a package module)."""
-    spec = importlib.util.spec_from_file_location("benchmarks_run", BENCHMARKS / "run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_file("benchmarks_run", BENCHMARKS / "run.py")
 
 
 def stats(median: float) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -62,6 +63,12 @@ def epochs_with(metrics_csv: Path, column: str) -> set[int]:
     """The epochs in which a column of a Lightning CSVLogger metrics file was logged."""
     with metrics_csv.open() as handle:
         return {int(row["epoch"]) for row in csv.DictReader(handle) if row.get(column)}
+
+
+def column(metrics_csv: Path, name: str) -> list[float]:
+    """Every value of a column of a Lightning CSVLogger metrics file, in order."""
+    with metrics_csv.open() as handle:
+        return [float(row[name]) for row in csv.DictReader(handle) if row.get(name)]
 
 
 def ckpt_epoch(path: Path) -> int:
@@ -162,6 +169,30 @@ def test_resume_with_overrides(
     config = yaml.safe_load((resumed / ".hydra" / "config.yaml").read_text())
     assert config["seed"] == 7
     assert config["trainer"]["max_epochs"] == 7
+    # Training further: the cosine schedule goes on falling over the two added epochs.
+    before = column(smoke.dir / "csv" / "version_0" / "metrics.csv", "lr-AdamW")
+    after = column(resumed / "csv" / "version_0" / "metrics.csv", "lr-AdamW")
+    assert len(after) == 2
+    assert before[-1] >= after[0] > after[1] >= 0, (before, after)
+
+
+@pytest.mark.slow
+def test_a_finished_run_started_again_exits_0_and_keeps_its_metrics(
+    installed_project: InstalledProject, smoke: Run, tmp_path: Path
+) -> None:
+    """What a scheduler does when it requeues a job that had finished."""
+    run_dir = shutil.copytree(smoke.dir, tmp_path / "requeued")
+    before = (run_dir / "metrics.json").read_text()
+    proc = run(
+        installed_project,
+        "-m",
+        f"{installed_project.package}.train",
+        "experiment=smoke",
+        "ckpt_path=auto",
+        f"hydra.run.dir={run_dir}",
+    )
+    assert "Nothing left to train" in proc.stdout + proc.stderr
+    assert (run_dir / "metrics.json").read_text() == before
 
 
 @pytest.mark.slow
@@ -187,7 +218,10 @@ def test_evaluate_prints_test_metrics(
     [
         ("trainer=nonexistent", ["Could not find 'trainer/nonexistent'", "cpu", "ddp_cpu"]),
         ("model.name=nope", ["Error: unknown model name 'nope'", "valid names: mlp_classifier"]),
-        ("data.name=nope", ["Error: unknown datamodule name 'nope'", "synthetic"]),
+        ("seed=-5", ["Error: seed=-5 is not valid: expected an integer in [0, 4294967295]"]),
+        ("cpu_threads=0", ["Error: cpu_threads=0 is not valid: expected a positive integer"]),
+        ("data.batch_size=0", ["Error: data.batch_size=0 is not valid: expected a positive"]),
+        ("model.lr=abc", ["Error: model.lr='abc' is not valid: expected a number > 0.0"]),
         ("ckpt_path=missing.ckpt", ["Error: ckpt_path='missing.ckpt' is not a file"]),
     ],
 )
@@ -207,6 +241,23 @@ def test_bad_override_fails_readably(
     for text in expected:
         assert text in output, output[-3000:]
     assert "Traceback" not in output  # one line, not a stack trace
+
+
+@pytest.mark.slow
+def test_hydra_full_error_shows_where_a_bad_value_was_refused(
+    installed_project: InstalledProject, tmp_path: Path
+) -> None:
+    proc = installed_project.run(
+        "-m",
+        f"{installed_project.package}.train",
+        "data.batch_size=0",
+        f"hydra.run.dir={tmp_path}",
+        check=False,
+        env={"HYDRA_FULL_ERROR": "1"},
+    )
+    assert proc.returncode != 0
+    assert "Traceback" in proc.stderr
+    assert "InvalidValueError: data.batch_size=0 is not valid" in proc.stderr
 
 
 @pytest.mark.slow

@@ -41,13 +41,11 @@ from conftest import (
 from packaging.version import Version
 from pathspec import PathSpec
 from template_repo import (
-    changelog_problems,
     changelog_releases,
     commit_all,
     commit_release,
     git,
     init_repo,
-    release_tag_problems,
     write_snapshot,
 )
 from user_path import user_environment, uv_settings
@@ -653,30 +651,3 @@ def test_update_relocks_a_project_that_has_a_lock(locked_update: tuple[Path, dic
         ["uv", "lock", "--locked"], cwd=project, env=env, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
-
-
-# --- release tags --------------------------------------------------------------------------------
-
-
-def test_changelog_is_well_formed() -> None:
-    assert changelog_problems(CHANGELOG) == []
-
-
-def test_release_tags_of_this_repository_sit_on_their_release_commits() -> None:
-    assert release_tag_problems(TEMPLATE_ROOT) == []
-
-
-def test_a_moved_or_prefixed_tag_is_reported(tmp_path: Path) -> None:
-    repo = init_repo(tmp_path / "repo")
-    changelog = repo / "CHANGELOG.md"
-    changelog.write_text("# Changelog\n\n## Unreleased\n\n## 0.1.0 - 2026-01-01\n\n- First.\n")
-    commit_release(repo, "0.1.0")
-    assert release_tag_problems(repo) == []
-    text = changelog.read_text().replace("## Unreleased\n", "## Unreleased\n\n- A fix.\n")
-    changelog.write_text(text)
-    later = commit_all(repo, "A fix")
-    git(repo, "tag", "--force", "0.1.0", later)  # re-pointing a published tag
-    git(repo, "tag", "v0.2.0", later)
-    problems = release_tag_problems(repo)
-    assert any(p.startswith("tag 0.1.0:") and "moved" in p for p in problems), problems
-    assert any(p.startswith("tag 'v0.2.0'") for p in problems), problems

@@ -359,7 +359,7 @@ def test_gpu_workflow_exists_only_for_cuda(variant_project: Path) -> None:
     assert job["runs-on"] == ["self-hosted", "linux", "gpu"]
     assert "head.repo.full_name == github.repository" in job["if"], "never runs fork code"
     commands = "\n".join(step.get("run", "") for step in job["steps"])
-    for command in ("nvidia-smi", "uv sync", "pytest -m gpu", "train experiment=smoke trainer=gpu"):
+    for command in ("nvidia-smi", "uv sync", "pytest -m gpu", "train debug=tiny trainer=gpu"):
         assert command in commands, command
 
 
