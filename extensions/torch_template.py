@@ -26,6 +26,7 @@ from jinja2 import Environment
 from jinja2.ext import Extension
 
 TABLE_PATH = Path(__file__).with_name("backends.toml")
+STARTERS_PATH = Path(__file__).with_name("starters.toml")
 
 # Top-level modules the rendered project imports (or whose names would confuse it).
 RESERVED_PACKAGE_NAMES = frozenset(
@@ -112,6 +113,69 @@ def load_table(path: Path = TABLE_PATH) -> dict[str, Any]:
     if table["torch"]["default_python"] not in table["torch"]["python_versions"]:
         raise ValueError("default_python is not among python_versions")
     return table
+
+
+@cache
+def load_starters(path: Path = STARTERS_PATH) -> dict[str, dict[str, Any]]:
+    """Read the starters table (``starters.toml``): name -> label, dependencies, extras, files."""
+    with path.open("rb") as handle:
+        starters: dict[str, dict[str, Any]] = tomllib.load(handle)["starters"]
+    for name, starter in starters.items():
+        files = starter["files"]
+        if not files or not all("{package}" in f or f.startswith("tests/") for f in files):
+            raise ValueError(f"starter {name!r}: every file lives in the package or in tests/")
+    return starters
+
+
+def starter_choices() -> dict[str, str]:
+    """Question choices for ``starters``: label -> key."""
+    return {starter["label"]: name for name, starter in load_starters().items()}
+
+
+def _selected_starters(answers: dict[str, Any]) -> list[str]:
+    """The chosen starters in table order (an answer may come as a list or a tuple)."""
+    chosen = answers.get("starters") or []
+    if isinstance(chosen, str):
+        chosen = [chosen]
+    return [name for name in load_starters() if name in chosen]
+
+
+def starter_files(starter: str, package: str) -> list[str]:
+    """The files a starter renders, for a package name."""
+    return [f.format(package=package) for f in load_starters()[starter]["files"]]
+
+
+def previous_starters(conf: Any) -> list[str] | None:
+    """The starters the project at Copier's destination chose before (None: no such project).
+
+    Read from the destination's answers file: during ``copier update`` it still holds the
+    answers of the version being updated when the exclusions are computed.
+    """
+    import yaml
+
+    # Copier's ``_copier_conf`` is a mapping (Jinja reads its items as attributes).
+    answers_path = Path(str(conf["dst_path"])) / str(conf["answers_file"])
+    if not answers_path.is_file():
+        return None
+    try:
+        answers = yaml.safe_load(answers_path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):  # unreadable: treat the project as unknown
+        return None
+    return _selected_starters(answers if isinstance(answers, dict) else {})
+
+
+def starter_reinclusions(selected: Any, package: str, conf: Any) -> str:
+    """Exclusion lines (``!path``) that let an update create the files of added starters.
+
+    Starter files are user-owned, so updates exclude them; a starter that the update adds
+    (``copier update --data starters=...``) has no files yet and must be rendered once. In
+    Copier's temporary renders (no answers file at the destination) nothing is re-included.
+    """
+    before = previous_starters(conf)
+    if before is None:
+        return ""
+    added = [name for name in _selected_starters({"starters": selected}) if name not in before]
+    return "\n".join(f"!{path}" for name in added for path in starter_files(name, package))
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -298,7 +362,18 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
     }
     if is_cuda:
         env_vars["CUBLAS_WORKSPACE_CONFIG"] = ":4096:8"
+    starters = _selected_starters(answers)
+    table_of_starters = load_starters()
     return {
+        "starters_selected": starters,
+        "starter_dependencies": [
+            dep for name in starters for dep in table_of_starters[name]["dependencies"]
+        ],
+        "starter_extras": {
+            extra: requirements
+            for name in starters
+            for extra, requirements in table_of_starters[name]["extras"].items()
+        },
         "backend": backend,
         "env_vars": env_vars,
         "cache_volumes": {
@@ -325,6 +400,8 @@ class TorchTemplateExtension(Extension):
         environment.globals["tt_backend_choices"] = backend_choices()
         environment.globals["tt_python_choices"] = python_choices()
         environment.globals["tt_default_python"] = load_table()["torch"]["default_python"]
+        environment.globals["tt_starter_choices"] = starter_choices()
+        environment.filters["tt_starter_reinclusions"] = starter_reinclusions
         environment.filters["tt_default_package_name"] = default_package_name
         environment.filters["tt_project_name_error"] = project_name_error
         environment.filters["tt_package_name_error"] = package_name_error
@@ -341,7 +418,7 @@ except ImportError:  # pragma: no cover - exercised only outside the test enviro
 
 
 # Every answer ``derive`` reads: the hook's cache key.
-DERIVE_INPUTS = ("torch_backend", "python_version", "project_name", "license")
+DERIVE_INPUTS = ("torch_backend", "python_version", "project_name", "license", "starters")
 
 
 @lru_cache(maxsize=64)
@@ -361,5 +438,12 @@ class DerivedContext(ContextHook):  # type: ignore[misc,valid-type]
         """Update ``context`` in place (Copier calls this for every render)."""
         answered = "python_version" in context
         if answered and context.get("torch_backend") in load_table()["backends"]:
-            inputs = tuple((name, context[name]) for name in DERIVE_INPUTS if name in context)
+            inputs = tuple(
+                (name, _hashable(context[name])) for name in DERIVE_INPUTS if name in context
+            )
             context.update(derive_cached(inputs))
+
+
+def _hashable(value: Any) -> Any:
+    """An answer as a cache key: lists (multiselect answers) become tuples."""
+    return tuple(value) if isinstance(value, list) else value

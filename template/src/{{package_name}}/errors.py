@@ -8,6 +8,7 @@ for values they cannot work with, and users get the same one-line answer.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
@@ -35,3 +36,18 @@ class InvalidValueError(ConfigError, ValueError):
     def under(self, node: str) -> InvalidValueError:
         """Return the same error with ``key`` placed under the config node ``node``."""
         return InvalidValueError(f"{node}.{self.key}", self.value, self.expected)
+
+
+class DataFileError(ConfigError):
+    """A data file that cannot be used as it is: the message names the file, where, and the fix.
+
+    ``where`` is a line or row (``line 7``) or a member of a folder; ``fix`` says what to do.
+    """
+
+    def __init__(self, path: str | Path, problem: str, fix: str, *, where: str = "") -> None:
+        self.path = str(path)
+        self.problem = problem
+        self.fix = fix
+        self.where = where
+        location = f"{self.path}, {where}" if where else self.path
+        super().__init__(f"{location}: {problem}: {fix}")

@@ -42,9 +42,10 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         saved = checkpoint.get("hyper_parameters")
         name = registry_names(checkpoint).get("model", cfg.model.name)
-        model = build_model(OmegaConf.create({"name": name, **saved}) if saved else cfg.model)
-        model.load_state_dict(checkpoint["state_dict"])
         datamodule = _datamodule(cfg, checkpoint)
+        model_cfg = OmegaConf.create({"name": name, **saved}) if saved else cfg.model
+        model = build_model(model_cfg, datamodule)
+        model.load_state_dict(checkpoint["state_dict"])
         trainer = services.build_trainer(cfg, enable_checkpointing=False)
         trainer.test(model, datamodule=datamodule)
         metrics = services.collect(trainer)

@@ -12,14 +12,17 @@ point in the group ``<package>.models`` or ``<package>.datamodules`` of its ``py
     [project.entry-points."<package>.models"]
     my_model = "other_package.models:MyModule"
 
-Entry points are read lazily: on the first lookup of a name that is not built in, or when the
-registry lists its names. A plugin is imported only when its name is requested.
+Built-in entries are the modules of ``<package>.models`` and ``<package>.data``: every module
+there is imported on the first lookup, so a new file registers itself. Entry points are read
+lazily: on the first lookup of a name that is not built in, or when the registry lists its
+names. A plugin is imported only when its name is requested.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import pkgutil
 from collections.abc import Callable
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, TypeVar
@@ -66,6 +69,7 @@ class Registry:
         self._factories: dict[str, Callable[..., Any]] = {}
         self._entry_points: dict[str, EntryPoint] | None = None
         self._plugins: set[str] = set()  # names whose factory came from an entry point
+        self._imported = False
 
     def register(self, name: str) -> Callable[[F], F]:
         """Return a decorator that registers its target under ``name``."""
@@ -117,8 +121,19 @@ class Registry:
         self._entry_points = None
 
     def _import_builtins(self) -> None:
-        if self._builtins is not None:
-            importlib.import_module(self._builtins)
+        """Import the built-in package and every module in it: each registers what it holds.
+
+        A new file in ``models/`` or ``data/`` (a starter added by an update, say) is found
+        without editing the package's ``__init__.py``.
+        """
+        if self._builtins is None or self._imported:
+            return
+        package = importlib.import_module(self._builtins)
+        for module in pkgutil.walk_packages(
+            getattr(package, "__path__", []), f"{package.__name__}."
+        ):
+            importlib.import_module(module.name)
+        self._imported = True
 
     def _discovered(self) -> dict[str, EntryPoint]:
         if self._entry_points is None:

@@ -42,7 +42,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         earlier = services.earlier_attempt(cfg, ckpt_path, manifest)
         metrics, best = dict(earlier.metrics), earlier.best_checkpoint
         datamodule = build_datamodule(cfg.data)
-        model = build_model(cfg.model)
+        model = build_model(cfg.model, datamodule)
         shutdown = GracefulShutdown(
             run_dir / "checkpoints" / "last.ckpt",
             on_saved=lambda path: manifest.update(checkpoint_on_interrupt=str(path)),

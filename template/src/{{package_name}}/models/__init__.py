@@ -1,6 +1,9 @@
-"""Networks and LightningModules; importing this package registers the built-in models."""
+"""Your LightningModules.
+
+Every module in this package is imported on the registry's first lookup, so a model
+registered with ``@MODELS.register("name")`` in any file here is found.
+"""
 
 from .classifier import ClassifierModule
-from .mlp import MLP
 
-__all__ = ["MLP", "ClassifierModule"]
+__all__ = ["ClassifierModule"]

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# A model argument the datamodule fills in from the data (``DataModule.model_arguments()``).
+AUTO = "auto"
+
 
 def registry_kwargs(cfg: DictConfig) -> tuple[str, dict[str, Any]]:
     """Split a ``name: ...`` node into the name and plain-Python keyword arguments."""
@@ -32,12 +35,38 @@ def registry_kwargs(cfg: DictConfig) -> tuple[str, dict[str, Any]]:
     return str(name), {str(key): value for key, value in kwargs.items()}
 
 
-def build_model(cfg: DictConfig, **overrides: Any) -> LightningModule:
-    """Build the model that ``cfg.name`` names in ``MODELS`` (``overrides`` win over ``cfg``)."""
+def build_model(
+    cfg: DictConfig, datamodule: LightningDataModule | None = None, **overrides: Any
+) -> LightningModule:
+    """Build the model that ``cfg.name`` names in ``MODELS`` (``overrides`` win over ``cfg``).
+
+    An argument set to ``auto`` comes from ``datamodule.model_arguments()``: sizes only the
+    data knows (the number of classes of a CSV's label column, a vocabulary's size).
+    """
     from lightning.pytorch import LightningModule
 
+    automatic = [str(key) for key, value in cfg.items() if value == AUTO]
+    if automatic:
+        overrides = {**_from_data(datamodule, automatic, str(cfg.name)), **overrides}
     model = _build(MODELS, "model", cfg, overrides)
     return _checked(model, LightningModule, f"model {cfg.name!r}")
+
+
+def _from_data(
+    datamodule: LightningDataModule | None, keys: list[str], model: str
+) -> dict[str, Any]:
+    """Return the datamodule's values of ``keys``; ``ConfigError`` for one it lacks."""
+    provide = getattr(datamodule, "model_arguments", None)
+    known: dict[str, Any] = provide() if callable(provide) else {}
+    missing = [key for key in keys if key not in known]
+    if missing:
+        source = type(datamodule).__name__ if datamodule is not None else "no datamodule"
+        offers = ", ".join(sorted(known)) or "nothing"
+        raise ConfigError(
+            f"model.{missing[0]}=auto: {source} does not provide it (it provides: {offers}); "
+            f"set model.{missing[0]} for model {model!r}"
+        )
+    return {key: known[key] for key in keys}
 
 
 def build_datamodule(cfg: DictConfig, **overrides: Any) -> LightningDataModule:

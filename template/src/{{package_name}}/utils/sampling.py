@@ -42,8 +42,12 @@ class EpochRandomSampler(RandomSampler):
 
     def __iter__(self) -> Iterator[int]:
         """Yield the indices of the dataset in this epoch's order."""
+        return iter(self.permutation().tolist())
+
+    def permutation(self) -> Tensor:
+        """Return this epoch's order as one tensor (what ``TensorBatchSampler`` slices)."""
         generator = make_generator(derive_seed(self.seed, "epoch", str(self.epoch)))
-        return iter(torch.randperm(len(self.data_source), generator=generator).tolist())
+        return torch.randperm(len(self.data_source), generator=generator)
 
 
 def next_epoch(trainer: Trainer | None) -> int:
@@ -92,7 +96,11 @@ class TensorBatchSampler(Sampler[Tensor]):
 
     def __iter__(self) -> Iterator[Tensor]:
         """Yield this epoch's batches of indices, as tensors."""
-        order = torch.as_tensor(list(self.sampler), dtype=torch.long)
+        permutation = getattr(self.sampler, "permutation", None)
+        if callable(permutation):  # the whole order as a tensor: no list of Python ints
+            order = permutation()
+        else:
+            order = torch.as_tensor(list(self.sampler), dtype=torch.long)
         if self.drop_last:
             order = order[: len(order) - len(order) % self.batch_size]
         return iter(order.split(self.batch_size))

@@ -1,4 +1,4 @@
-"""A multilayer perceptron network (plain ``nn.Module``, no training logic)."""
+"""Network building blocks shared by models: a multilayer perceptron."""
 
 from __future__ import annotations
 
