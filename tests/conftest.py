@@ -190,14 +190,18 @@ def uv_project(torch_stand_in: TorchStandIn, user_tools: Path, tmp_path_factory)
     init``), then ``uv sync --locked`` installs what the lock pins: no extras, as the README
     says. A CUDA variant locks the stand-in's CPU wheel under its own index name.
     """
-    cache: dict[str, UvProject] = {}
+    cache: dict[tuple[str, tuple[str, ...] | None], UvProject] = {}
 
-    def _make(backend: str = "cpu") -> UvProject:
-        if backend in cache:
-            return cache[backend]
+    def _make(backend: str = "cpu", starters: tuple[str, ...] | None = None) -> UvProject:
+        key = (backend, starters)
+        if key in cache:
+            return cache[key]
         answers = {**DEFAULT_ANSWERS, "torch_backend": backend, "lock_dependencies": True}
+        if starters is not None:
+            answers["starters"] = list(starters)
         index = torch_template.derive(answers)["backend"]["index_name"]
-        root = tmp_path_factory.mktemp(f"uv-{backend}") / "smoke-project"
+        label = backend if starters is None else f"{backend}-{'-'.join(starters) or 'none'}"
+        root = tmp_path_factory.mktemp(f"uv-{label}") / "smoke-project"
         shell = Shell(root, user_environment(user_tools, **uv_settings(torch_stand_in, index)))
         start = time.perf_counter()
         with environ(shell.env):
@@ -213,8 +217,8 @@ def uv_project(torch_stand_in: TorchStandIn, user_tools: Path, tmp_path_factory)
             )
         shell.timings["copier copy + tasks (uv lock, git init)"] = time.perf_counter() - start
         shell.run("uv", "sync", "--locked", label="uv sync --locked")
-        USER_PATH_TIMINGS[backend] = shell.timings
-        cache[backend] = UvProject(
+        USER_PATH_TIMINGS[label] = shell.timings
+        cache[key] = UvProject(
             root=root,
             python=root / ".venv" / "bin" / "python",
             package=DEFAULT_ANSWERS["package_name"],
@@ -223,7 +227,7 @@ def uv_project(torch_stand_in: TorchStandIn, user_tools: Path, tmp_path_factory)
             shell=shell,
             backend=backend,
         )
-        return cache[backend]
+        return cache[key]
 
     return _make
 
@@ -280,4 +284,4 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section("the user's path: wall times")
     for backend, timings in USER_PATH_TIMINGS.items():
         for step, seconds in timings.items():
-            terminalreporter.write_line(f"{backend:>6}  {seconds:7.1f} s  {step[:90]}")
+            terminalreporter.write_line(f"{backend:>18}  {seconds:7.1f} s  {step[:80]}")

@@ -145,11 +145,18 @@ def test_derive_cache_key_lists_every_answer_derive_reads() -> None:
             return super().get(key, default)
 
     answers = Recording(
-        torch_backend="cu126", python_version="3.12", project_name="X", license="MIT", extra=1
+        torch_backend="cu126",
+        python_version="3.12",
+        project_name="X",
+        license="MIT",
+        starters=["image", "text"],
+        extra=1,
     )
     torch_template.derive(answers)
     assert answers.read == set(torch_template.DERIVE_INPUTS)
-    key = tuple((name, answers[name]) for name in torch_template.DERIVE_INPUTS)
+    key = tuple(
+        (name, torch_template._hashable(answers[name])) for name in torch_template.DERIVE_INPUTS
+    )
     assert torch_template.derive_cached(key) == torch_template.derive(dict(answers))
 
 

@@ -2,7 +2,7 @@
 proven, before and after a ``copier update``.
 
 The user of this test generates a project, deletes the example (its model, datamodule, their
-configs, its experiment and search space, its tests), writes a different task (noisy waves of
+configs, its experiment and search space, its tests; the starters with their tests), writes a different task (noisy waves of
 three frequencies, a 1-D convolution, other constructor arguments and sizes, another monitored
 metric, SGD with a step schedule), makes it the default in ``train.yaml`` and commits. The
 project's own suite then passes, and its contract tests train the new model. A newer template
@@ -205,7 +205,8 @@ def replace_the_example(project: Path) -> None:
     for path in ("models", "data", "configs/model", "configs/data", "configs/experiment"):
         shutil.rmtree(project / SRC / path)
     shutil.rmtree(project / SRC / "configs" / "hparams_search")
-    shutil.rmtree(project / "tests" / "example")
+    for tests in ("example", "starters"):
+        shutil.rmtree(project / "tests" / tests)
     files = {
         "models/__init__.py": MY_MODELS_INIT,
         "models/wave_conv.py": MY_MODEL,

@@ -87,8 +87,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def page_html(site: Path, markdown_path: str) -> str:
     """The built HTML of a page, by its Markdown path (``reference/questions.md``)."""
     built = site / markdown_path.removesuffix(".md") / "index.html"
-    if markdown_path == "index.md":
-        built = site / "index.html"
+    if markdown_path == "index.md" or markdown_path.endswith("/index.md"):
+        built = site / markdown_path.removesuffix("index.md") / "index.html"
     assert built.is_file(), f"{markdown_path} was not built"
     return html.unescape(built.read_text(encoding="utf-8"))
 

@@ -41,6 +41,7 @@ INVALID_ANSWERS: list[tuple[str, Any, str]] = [
     ("license", "GPL-3.0", "Invalid choice for 'license'"),
     ("python_version", "3.9", "Invalid choice for 'python_version'"),
     ("torch_backend", "cu999", "Invalid choice for 'torch_backend'"),
+    ("starters", ["video"], "Invalid choice for 'starters'"),
 ]
 
 

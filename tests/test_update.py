@@ -143,7 +143,7 @@ def make_older_state(repo: Path) -> None:
     # 4. A dependency bound the template changed since: a locked project is re-locked.
     replace_once(repo / "template/pyproject.toml.jinja", NEW_NUMPY_RE, OLD_NUMPY)
     # 5. A user-owned file the template changed since: the update must not touch it.
-    model = repo / "template/src/{{package_name}}/models/mlp.py"
+    model = repo / "template/src/{{package_name}}/models/classifier.py"
     model.write_text(model.read_text(encoding="utf-8") + OLD_MODEL_LINE, encoding="utf-8")
 
 
@@ -152,7 +152,7 @@ def make_user_edits(project: Path) -> None:
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text(encoding="utf-8") + USER_PYPROJECT_TAIL, "utf-8")
     replace_once(project / CONFIGS / "train.yaml", re.escape(OLD_SEED_COMMENT), USER_SEED_COMMENT)
-    model = project / SRC / "models/mlp.py"
+    model = project / SRC / "models/classifier.py"
     model.write_text(model.read_text(encoding="utf-8") + USER_MODEL_LINE, encoding="utf-8")
     (project / SRC / "models/my_net.py").write_text('"""My own model."""\n', encoding="utf-8")
     data_configs = project / CONFIGS / "datamodule"
@@ -397,7 +397,7 @@ def test_user_owned_files_are_untouched(old_project: Path, updated: Updated) -> 
         committed = git(old_project, "show", f"HEAD:{rel}")
         expected = migration.rewrite_references(committed, "datamodule", "data")
         assert path.read_text(encoding="utf-8") == expected, rel
-    model = (updated.root / SRC / "models/mlp.py").read_text(encoding="utf-8")
+    model = (updated.root / SRC / "models/classifier.py").read_text(encoding="utf-8")
     assert model.endswith(OLD_MODEL_LINE + USER_MODEL_LINE)
     assert (updated.root / SRC / "models/my_net.py").is_file()
 
