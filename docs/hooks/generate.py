@@ -93,6 +93,8 @@ def _label(label: str, value: Any) -> str:
 def _default_text(key: str, raw: Any, rendered: Any, keys: list[str]) -> str:
     if isinstance(rendered, bool):
         return "yes" if rendered else "no"
+    if isinstance(rendered, list):
+        return ", ".join(f"`{item}`" for item in rendered) or "none"
     if isinstance(raw, str) and "{{" in raw:
         sources = [other for other in keys if other != key and other in raw]
         if sources:
