@@ -263,7 +263,8 @@ def test_hydra_full_error_shows_where_a_bad_value_was_refused(
 @pytest.mark.slow
 def test_console_scripts_are_installed(installed_project: InstalledProject) -> None:
     bin_dir = installed_project.python.parent
-    for script in ("smoke-project-train", "smoke-project-eval"):
+    commands = ("train", "eval", "predict", "export", "report", "doctor")
+    for script in (f"smoke-project-{command}" for command in commands):
         assert os.access(bin_dir / script, os.X_OK), script
     proc = subprocess.run(
         [str(bin_dir / "smoke-project-train"), "--help"],
@@ -275,3 +276,35 @@ def test_console_scripts_are_installed(installed_project: InstalledProject) -> N
     assert proc.returncode == 0, proc.stderr
     assert "trainer: cpu, ddp, ddp_cpu, default, gpu" in proc.stdout
     assert "experiment: smoke" in proc.stdout
+
+
+@pytest.mark.slow
+def test_compile_trains_with_inductor_and_its_checkpoint_loads_without_it(
+    installed_project: InstalledProject, tmp_path: Path
+) -> None:
+    """``compile=true`` on the CPU: inductor writes compiled kernels (the C compiler builds
+    them); the checkpoint's weights keep their names and ``evaluate`` loads them uncompiled."""
+    cache = tmp_path / "inductor-cache"
+    run_dir = tmp_path / "compiled"
+    proc = installed_project.run(
+        "-m",
+        f"{installed_project.package}.train",
+        "debug=tiny",
+        "compile=true",
+        "report=false",
+        f"hydra.run.dir={run_dir}",
+        env={"PYTEST_ADDOPTS": "", "TORCHINDUCTOR_CACHE_DIR": str(cache)},
+    )
+    assert "test/" in proc.stdout + proc.stderr
+    kernels = [p for p in cache.rglob("*") if p.suffix in (".so", ".py")]
+    assert kernels, f"inductor compiled nothing into {cache}"
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    weights = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+    assert not [key for key in weights if "_orig_mod" in key]
+    run(
+        installed_project,
+        "-m",
+        f"{installed_project.package}.evaluate",
+        f"ckpt_path={ckpt}",
+        f"hydra.run.dir={tmp_path / 'eval'}",
+    )

@@ -72,7 +72,6 @@ def test_no_starter_renders_the_synthetic_example_alone(tmp_path: Path) -> None:
     assert (root / "src" / PKG / "data" / "synthetic.py").is_file()
     pyproject = (root / "pyproject.toml").read_text()
     assert "pillow" not in pyproject
-    assert "parquet = [" not in pyproject
     proc = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", "."],
         cwd=root,
@@ -86,7 +85,6 @@ def test_starters_bring_their_dependencies_in_pyproject_and_conda(tmp_path: Path
     root = render(tmp_path / "p", starters=["image", "tabular"])
     pyproject = (root / "pyproject.toml").read_text()
     assert '"pillow>=10.1",' in pyproject
-    assert 'parquet = ["pyarrow>=15"]' in pyproject
     assert "  - pillow>=10.1\n" in (root / "environment.yml").read_text()
 
 

@@ -8,19 +8,8 @@ directory. ``evaluate`` works on a composed config; ``main`` is the command-line
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
 import hydra
-from omegaconf import DictConfig, OmegaConf
-
-from .errors import ConfigError, MissingCheckpointError
-
-if TYPE_CHECKING:
-    from lightning.pytorch import LightningDataModule
-
-# Data settings that describe how to load, not what the data is: the config keeps them.
-RUNTIME_DATA_KEYS = ("batch_size", "num_workers", "pin_memory")
+from omegaconf import DictConfig
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
@@ -29,23 +18,17 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     The metrics are also written to ``<paths.output_dir>/metrics.json``, and the run is
     described in ``<paths.output_dir>/manifest.json`` however it ends.
     """
-    import torch
-
     from .run import services
-    from .run.builders import build_model
-    from .run.callbacks import registry_names
     from .run.manifest import RunManifest
+    from .run.restore import checkpoint_path, load_checkpoint, restore_datamodule, restore_model
 
     with RunManifest(cfg, task="eval") as manifest:
-        ckpt_path = checkpoint_path(cfg)
+        ckpt_path = checkpoint_path(cfg, "evaluate")
         services.prepare(cfg)
-        checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        saved = checkpoint.get("hyper_parameters")
-        name = registry_names(checkpoint).get("model", cfg.model.name)
-        datamodule = _datamodule(cfg, checkpoint)
-        model_cfg = OmegaConf.create({"name": name, **saved}) if saved else cfg.model
-        model = build_model(model_cfg, datamodule)
-        model.load_state_dict(checkpoint["state_dict"])
+        checkpoint = load_checkpoint(ckpt_path)
+        from_checkpoint = bool(cfg.get("data_from_ckpt", True))
+        datamodule = restore_datamodule(cfg, checkpoint, from_checkpoint=from_checkpoint)
+        model = restore_model(cfg, checkpoint, datamodule)
         trainer = services.build_trainer(cfg, enable_checkpointing=False)
         trainer.test(model, datamodule=datamodule)
         metrics = services.collect(trainer)
@@ -53,28 +36,6 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
             services.report(metrics, cfg.paths.output_dir, what=f"Metrics of {ckpt_path}")
         manifest.finish(metrics)
     return metrics
-
-
-def checkpoint_path(cfg: DictConfig) -> Path:
-    """Return the checkpoint ``cfg.ckpt_path`` names; ``ConfigError`` if unset or missing."""
-    if OmegaConf.is_missing(cfg, "ckpt_path") or not cfg.ckpt_path:
-        raise ConfigError("ckpt_path is required: evaluate ckpt_path=PATH/TO/checkpoint.ckpt")
-    path = Path(str(cfg.ckpt_path))
-    if not path.is_file():
-        raise MissingCheckpointError(f"ckpt_path={str(path)!r} is not a file")
-    return path
-
-
-def _datamodule(cfg: DictConfig, checkpoint: dict[str, Any]) -> LightningDataModule:
-    from .run.builders import build_datamodule
-    from .run.callbacks import registry_names
-
-    saved = checkpoint.get("datamodule_hyper_parameters")
-    if not (cfg.get("data_from_ckpt", True) and saved):
-        return build_datamodule(cfg.data)
-    name = registry_names(checkpoint).get("datamodule", cfg.data.name)
-    runtime = {key: cfg.data[key] for key in RUNTIME_DATA_KEYS if key in cfg.data}
-    return build_datamodule(OmegaConf.create({"name": name, **saved}), **runtime)
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="eval")

@@ -8,6 +8,9 @@ Every run writes ``manifest.json`` and ``metrics.json`` into its directory. SIGT
 stops training after the current batch with ``checkpoints/last.ckpt`` saved; resume it with
 ``ckpt_path=last hydra.run.dir=<the run's directory>``. A run started again in its own
 directory continues where it stopped: a finished one has nothing left to do.
+
+``init_from=PATH`` starts a new run from another run's weights (fine-tuning), ``compile=true``
+trains a ``torch.compile``d model, and ``report.html`` is written when training ends.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         metrics, best = dict(earlier.metrics), earlier.best_checkpoint
         datamodule = build_datamodule(cfg.data)
         model = build_model(cfg.model, datamodule)
+        services.warm_start(cfg, model, ckpt_path, manifest)
+        model = services.compiled(cfg, model)
         shutdown = GracefulShutdown(
             run_dir / "checkpoints" / "last.ckpt",
             on_saved=lambda path: manifest.update(checkpoint_on_interrupt=str(path)),
@@ -64,6 +69,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         if trainer.is_global_zero:
             services.report(metrics, run_dir)
         manifest.finish(metrics)
+    if trainer.is_global_zero:
+        services.write_run_report(cfg, run_dir)
     return metrics
 
 

@@ -1,4 +1,8 @@
-"""A learnable classification task generated in-process: no download, no files."""
+"""A learnable classification task generated in-process: no download, no files.
+
+To predict, give a table (CSV, JSONL or Parquet) of ``n_features`` numeric columns, ``x0`` to
+``x<n_features-1>``, and optionally an ``id`` column: ``predict ckpt_path=... input=rows.csv``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from torch.utils.data import DataLoader
 from ..errors import InvalidValueError
 from ..registry import DATAMODULES
 from ..utils.batches import Batch, TensorBatchDataset, ordered_loader, shuffled_loader
+from ..utils.files import numeric_columns, read_table
+from ..utils.predictions import class_columns, prediction_loader, require_columns, row_numbers
 from ..utils.seeding import derive_seed, make_generator
 from ..validation import fraction, integer, one_of, positive_int
 
@@ -94,6 +100,7 @@ class SyntheticClassificationDataModule(LightningDataModule):
         self.train_set: TensorBatchDataset | None = None
         self.val_set: TensorBatchDataset | None = None
         self.test_set: TensorBatchDataset | None = None
+        self.prediction_set: Tensor | None = None
 
     def setup(self, stage: str | None = None) -> None:
         """Generate the data and split it (once; later calls reuse it)."""
@@ -138,6 +145,29 @@ class SyntheticClassificationDataModule(LightningDataModule):
     def test_dataloader(self) -> DataLoader[Batch]:
         """Return test batches in a fixed order."""
         return ordered_loader(self._split(self.test_set), **self._loading())
+
+    def feature_names(self) -> list[str]:
+        """Return the names prediction inputs give the features: ``x0``, ``x1``, ..."""
+        return [f"x{i}" for i in range(self.hparams["n_features"])]
+
+    def predict_inputs(self, path: str) -> dict[str, list[Any]]:
+        """Read rows of features (``x0``, ``x1``, ...) for ``predict``; ``id`` is carried over."""
+        table = read_table(path, key="input")
+        require_columns(table, self.feature_names())
+        self.prediction_set = numeric_columns(table, self.feature_names()).float()
+        carried = {"id": table.column("id")} if "id" in table.columns else {}
+        return {**row_numbers(len(table.rows)), **carried}
+
+    def predict_dataloader(self) -> DataLoader[Batch]:
+        """Return the rows ``predict_inputs`` read, in order."""
+        if self.prediction_set is None:
+            raise RuntimeError("call predict_inputs(path) before predicting")
+        return prediction_loader(self.prediction_set, **self._loading())
+
+    def prediction_columns(self, outputs: Tensor) -> dict[str, list[Any]]:
+        """Return the predicted class (``class_<k>``), its probability and every class's."""
+        classes = [f"class_{k}" for k in range(self.hparams["n_classes"])]
+        return class_columns(outputs, classes)
 
     def _loading(self) -> dict[str, Any]:
         keys = ("batch_size", "num_workers", "pin_memory")

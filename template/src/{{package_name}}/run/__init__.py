@@ -1,4 +1,4 @@
-"""The run lifecycle shared by ``train`` and ``evaluate`` (Lightning and Hydra level).
+"""The run lifecycle shared by the entry points (Lightning and Hydra level).
 
 - ``services``: set a run up (seeds, threads), build its Trainer, collect and report metrics,
   and turn config errors and signals into exit statuses at the command line.
@@ -10,5 +10,11 @@
 - ``loggers``: a CSV logger that continues a resumed run's file; logger versions on resume.
 - ``manifest``: ``manifest.json``, what a run was and how far it got.
 - ``results``: metrics as floats, ``metrics.json``, the monitored value.
+- ``restore``: a model and its datamodule rebuilt from a checkpoint alone (evaluate, predict,
+  export).
+- ``warm_start``: ``init_from``, a new run that begins from another run's weights.
+- ``exporting``: ``torch.export`` and ONNX files, and their parity with the eager model.
+- ``model_card``: ``model_card.md`` beside exported models.
+- ``run_log``: a run directory's curves, metrics and manifest, read back (for reports).
 - ``environment``: facts about the machine and the software, for the manifest and the doctor.
 """

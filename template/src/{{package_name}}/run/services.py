@@ -24,7 +24,7 @@ from ..validation import boolean, one_of
 from .results import FILENAME, save_metrics, to_floats
 
 if TYPE_CHECKING:
-    from lightning.pytorch import Callback, Trainer
+    from lightning.pytorch import Callback, LightningModule, Trainer
 
     from .manifest import RunManifest
 
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # Lightning suggests DataLoader workers; for in-memory tensors they only add start-up time.
 _EXPECTED_WARNINGS = (r".*does not have many workers.*",)
 MONITOR_MODES = ("min", "max")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 T = TypeVar("T")
 
 
@@ -155,6 +156,57 @@ def report(metrics: dict[str, float], output_dir: str | Path, *, what: str = "Me
     summary = ", ".join(f"{name}={value:.4f}" for name, value in sorted(metrics.items()))
     log.info("%s (also in %s): %s", what, path, summary)
     return path
+
+
+def warm_start(
+    cfg: DictConfig, model: LightningModule, resuming: Path | None, manifest: RunManifest
+) -> None:
+    """Load ``cfg.init_from``'s weights into a new run's model (not into a resumed one).
+
+    A run that resumes (``ckpt_path``) gets its weights from its own checkpoint: a requeued job
+    with ``init_from=X ckpt_path=auto`` starts from X once and then resumes.
+    """
+    source = cfg.get("init_from")
+    if not source:
+        return
+    if resuming is not None:
+        log.info("Resuming from %s: init_from=%s is not applied again.", resuming, source)
+        return
+    from .warm_start import load_weights
+
+    strict = boolean("init_strict", cfg.get("init_strict", True))
+    manifest.update(warm_start=load_weights(model, str(source), strict=strict).summary())
+
+
+def compiled(cfg: DictConfig, model: LightningModule) -> LightningModule:
+    """``torch.compile`` the model's forward when ``cfg.compile`` is true (``cfg.compile_mode``).
+
+    ``nn.Module.compile`` compiles calls of the module (``self(inputs)`` in the steps) in
+    place: the step methods, with their logging, run as written, and the weights keep their
+    names, so checkpoints load into a model that is not compiled.
+    """
+    if not boolean("compile", cfg.get("compile", False)):
+        return model
+    mode = one_of("compile_mode", cfg.get("compile_mode") or "default", COMPILE_MODES)
+    model.compile(mode=mode)
+    return model
+
+
+def write_run_report(cfg: DictConfig, run_dir: Path) -> None:
+    """Write ``report.html`` into the run directory when ``cfg.report`` is on.
+
+    A report that cannot be drawn is logged, never a failed run: the run's results are saved.
+    """
+    if not boolean("report", cfg.get("report", True)):
+        return
+    from ..report import write_report
+
+    try:
+        path = write_report([run_dir])
+    except Exception as error:  # the run itself succeeded: say so and go on
+        log.warning("No run report: %s: %s", type(error).__name__, error)
+        return
+    log.info("Report: %s", path)
 
 
 def run_entry_point(work: Callable[[DictConfig], T], cfg: DictConfig) -> T:

@@ -7,6 +7,12 @@
 - ``optim``: optimizers and learning-rate schedules by name.
 - ``step_logging``: which training steps Lightning writes to the loggers.
 - ``hardware``: mixed precision, TF32, pinned memory and CPU threads for this machine.
+- ``supervised``: loss, epoch metrics and optimization around a network (``SupervisedModule``).
+- ``layers``: building blocks (``MLP``).
+- ``files``, ``processed``, ``splits``: reading data files with one-line errors, processed
+  caches keyed by the files and settings, deterministic stratified splits.
+- ``images``, ``text_encoding``: decoding and augmenting images; byte and character encoding.
+- ``predictions``: the datamodule hooks ``predict`` uses, and writing predictions files.
 
 The run lifecycle (trainer, checkpoints, manifest, signals) is in ``<package>.run``.
 """

@@ -17,9 +17,12 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DataFileError
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".jsonl", ".ndjson")
 
@@ -172,6 +175,18 @@ def as_number(value: Any, table: Table, row: int, column: str) -> float:
             "fix the value, or list the column in data.categorical",
             where=table.locations[row],
         ) from None
+
+
+def numeric_columns(table: Table, columns: Sequence[str]) -> Tensor:
+    """Return ``columns`` as a float64 tensor ``(rows, columns)``; a non-number names its row."""
+    import torch
+
+    positions = [table.columns.index(c) for c in columns]
+    values = [
+        [as_number(row[p], table, r, c) for p, c in zip(positions, columns, strict=True)]
+        for r, row in enumerate(table.rows)
+    ]
+    return torch.tensor(values, dtype=torch.float64).reshape(len(table.rows), len(columns))
 
 
 def files_with_suffixes(folder: Path, suffixes: Sequence[str]) -> list[Path]:

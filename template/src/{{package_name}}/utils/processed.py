@@ -86,7 +86,7 @@ class ProcessedCache:
         partial.mkdir(parents=True)
         try:
             torch.save({k: v.contiguous() for k, v in tensors.items()}, partial / TENSORS)
-            (partial / META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
+            (partial / META).write_text(json.dumps(meta), encoding="utf-8")  # order kept
             partial.replace(self.path)
         finally:
             shutil.rmtree(partial, ignore_errors=True)
