@@ -7,7 +7,9 @@ config, so tests and notebooks can call it with a config from Hydra's compose AP
 Every run writes ``manifest.json`` and ``metrics.json`` into its directory. SIGTERM or Ctrl-C
 stops training after the current batch with ``checkpoints/last.ckpt`` saved; resume it with
 ``ckpt_path=last hydra.run.dir=<the run's directory>``. A run started again in its own
-directory continues where it stopped: a finished one has nothing left to do.
+directory continues where it stopped: a finished one has nothing left to do. A run whose loss
+or gradients stop being finite stops at once, with exit status 3 and no checkpoint holding
+non-finite weights.
 """
 
 from __future__ import annotations
@@ -71,8 +73,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
 def main(cfg: DictConfig) -> float | None:
     """Command-line entry point; returns the monitored metric's value for Hydra sweepers.
 
-    Exits with status 1 and a one-line message on a config error, and with ``128 + signal``
-    (143 for SIGTERM, 130 for SIGINT) when a signal stopped the run.
+    Exits with status 1 and a one-line message on a config error, with status 3 and a
+    one-line message when training diverged (a non-finite loss or gradient norm), and with
+    ``128 + signal`` (143 for SIGTERM, 130 for SIGINT) when a signal stopped the run.
     """
     from .run.results import metric_value
     from .run.services import run_entry_point

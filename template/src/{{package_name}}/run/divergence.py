@@ -1,0 +1,261 @@
+"""Stop a diverging run at once: the first non-finite loss or gradient norm ends training.
+
+``DivergenceGuard`` is one of the callbacks every training run gets. When the training loss,
+or the total norm of the gradients, is NaN or infinite, it raises ``TrainingDivergedError`` with
+one line: the epoch and the step, the value, the last checkpoint whose weights are all
+finite, and what to try. The entry point exits with status 3 (``DIVERGED_EXIT``) and the run
+manifest records ``status: diverged`` with the step and the value.
+
+How it stays cheap (the design):
+
+- **No wait for the GPU per step.** Reading a CUDA value on the host (``loss.item()``) makes
+  the CPU wait until the GPU has finished the step, which costs small models much of their
+  speed. On a CUDA device the guard copies the step's loss and gradient norm (one tensor of
+  two numbers) to pinned host memory without blocking, records an event, and reads the copy
+  at a later step once the event says it has landed: the run stops one or two steps after the
+  bad one, never waiting. On the CPU there is nothing to wait for, and the values are read at
+  once (well under a microsecond).
+- **One gradient norm per step**, computed on the device with ``torch._foreach_norm`` (one
+  fused kernel per device and type), in ``on_before_optimizer_step``, where the gradients are
+  complete (and unscaled under mixed precision).
+- **Checked in full before anything is saved.** Lightning runs the checkpoint callbacks after
+  every other callback, so before each point where a checkpoint can be written (a validation's
+  end, a training epoch's end, a step-based checkpoint) the guard waits for the values still in
+  flight and checks that every weight is finite. A value that went bad mid-epoch therefore
+  stops the run before any checkpoint holds it: no ``last.ckpt`` and no "best" checkpoint
+  with NaN weights. ``GracefulShutdown`` does not save non-finite weights either.
+
+With a gradient scaler (``precision=16-mixed``) the gradient norm is not checked: the scaler
+skips the steps whose gradients overflow, by design, and lowers its scale.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+from torch import Tensor
+
+from ..errors import TrainingDivergedError
+
+log = logging.getLogger(__name__)
+
+CLIP_EXAMPLE = "trainer.gradient_clip_val=1.0"
+
+
+def total_grad_norm(parameters: Iterable[torch.nn.Parameter], norm_type: float = 2.0) -> Tensor:
+    """Return the norm of all gradients as one vector, on their device, without a host sync.
+
+    Parameters without a gradient are left out; with none at all the norm is 0.
+    """
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    norms = torch._foreach_norm(grads, norm_type)
+    device = norms[0].device
+    return torch.linalg.vector_norm(
+        torch.stack([n.to(device=device, dtype=torch.float32) for n in norms]), norm_type
+    )
+
+
+def weights_finite(module: torch.nn.Module) -> bool:
+    """Tell whether every parameter and floating-point buffer of ``module`` is finite.
+
+    One host sync per device: meant for the points where checkpoints are saved, not steps.
+    """
+    by_device: dict[torch.device, list[Tensor]] = {}
+    for tensor in (*module.parameters(), *module.buffers()):
+        if tensor.is_floating_point():
+            by_device.setdefault(tensor.device, []).append(torch.isfinite(tensor).all())
+    return all(bool(torch.stack(flags).all()) for flags in by_device.values())
+
+
+def state_dict_finite(state_dict: Mapping[str, Any]) -> bool:
+    """Tell whether every floating-point tensor of a checkpoint's ``state_dict`` is finite."""
+    return all(
+        bool(torch.isfinite(value).all())
+        for value in state_dict.values()
+        if isinstance(value, Tensor) and value.is_floating_point()
+    )
+
+
+def last_finite_checkpoint(directories: Iterable[Path]) -> Path | None:
+    """Return the newest checkpoint in ``directories`` whose weights are all finite.
+
+    Read only when a run has diverged: each candidate is memory-mapped, newest first.
+    """
+    candidates = sorted(
+        {path for folder in directories if folder.is_dir() for path in folder.glob("*.ckpt")},
+        key=lambda path: path.stat().st_mtime,
+        reverse=True,
+    )
+    for path in candidates:
+        try:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except Exception:  # unreadable or not a checkpoint: not a usable one
+            continue
+        if state_dict_finite(checkpoint.get("state_dict") or {}):
+            return path
+    return None
+
+
+@dataclass
+class _Pending:
+    """Values of one step on their way to the host."""
+
+    epoch: int
+    step: int
+    names: tuple[str, ...]
+    values: Tensor
+    ready: Any  # the torch.cuda.Event recorded after the copy
+
+
+class DivergenceGuard(Callback):
+    """Raise ``TrainingDivergedError`` at the first non-finite training loss or gradient norm.
+
+    ``hint`` is what to try first, e.g. ``lower model.lr`` (the builder names the config key
+    when it knows it). ``check_gradients`` turns the gradient norm's check off.
+    """
+
+    def __init__(self, *, check_gradients: bool = True, lr_key: str | None = None) -> None:
+        """Check the loss, and the gradient norm unless ``check_gradients`` is false."""
+        self.check_gradients = check_gradients
+        self.lr_key = lr_key
+        self._pending: deque[_Pending] = deque()
+        self._grad_norm: Tensor | None = None
+        self._step = 0
+        self._scaled = False
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Find out whether a gradient scaler skips overflowing steps itself."""
+        self._scaled = getattr(trainer.precision_plugin, "scaler", None) is not None
+        self._pending.clear()
+
+    def on_train_batch_start(
+        self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        """Remember the optimizer step this batch belongs to (for the message)."""
+        self._step = trainer.global_step
+
+    def on_before_optimizer_step(
+        self, trainer: Trainer, pl_module: LightningModule, optimizer: torch.optim.Optimizer
+    ) -> None:
+        """Compute the total gradient norm on the device (read later, with the loss)."""
+        if self.check_gradients and not self._scaled:
+            self._grad_norm = total_grad_norm(pl_module.parameters())
+
+    def on_train_batch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        """Check the step's values: at once on the CPU; on a GPU once they reach the host."""
+        loss = outputs.get("loss") if isinstance(outputs, Mapping) else outputs
+        names: list[str] = []
+        values: list[Tensor] = []
+        if isinstance(loss, Tensor) and loss.numel() == 1:
+            names.append("loss")
+            values.append(loss.detach().reshape(()))
+        if self._grad_norm is not None:
+            names.append("gradient norm")
+            values.append(self._grad_norm)
+            self._grad_norm = None
+        if values and values[0].device.type == "cuda":
+            self._send(trainer, tuple(names), values)
+        else:  # on the host already: reading a value costs nothing
+            for name, value in zip(names, values, strict=True):
+                number = float(value)
+                if not math.isfinite(number):
+                    self._stop(trainer, trainer.current_epoch, self._step, name, number)
+        if self._pending:
+            self._check(trainer, pl_module, wait=_checkpoint_may_save_now(trainer))
+
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Check everything before the checkpoint callbacks save at a validation's end."""
+        if not trainer.sanity_checking:
+            self._check(trainer, pl_module, wait=True, weights=True)
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Check everything before the checkpoint callbacks save at an epoch's end."""
+        self._check(trainer, pl_module, wait=True, weights=True)
+
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Check the last steps' values: a run that ends diverged does not end well."""
+        self._check(trainer, pl_module, wait=True)
+
+    def _send(self, trainer: Trainer, names: tuple[str, ...], values: list[Tensor]) -> None:
+        """Copy the values to pinned host memory without waiting; remember when they land."""
+        device = values[0].device
+        stacked = torch.stack([v.to(device=device, dtype=torch.float32) for v in values])
+        host = torch.empty(stacked.shape, dtype=stacked.dtype, pin_memory=True)
+        host.copy_(stacked, non_blocking=True)
+        ready = torch.cuda.Event()
+        ready.record(torch.cuda.current_stream(device))
+        self._pending.append(_Pending(trainer.current_epoch, self._step, names, host, ready))
+
+    def _check(
+        self, trainer: Trainer, pl_module: LightningModule, *, wait: bool, weights: bool = False
+    ) -> None:
+        while self._pending:
+            pending = self._pending[0]
+            if not wait and not pending.ready.query():
+                break
+            pending.ready.synchronize()
+            self._pending.popleft()
+            for name, value in zip(pending.names, pending.values.tolist(), strict=True):
+                if not math.isfinite(value):
+                    self._stop(trainer, pending.epoch, pending.step, name, value)
+        if weights and not weights_finite(pl_module):
+            self._stop(trainer, trainer.current_epoch, trainer.global_step, "weights", math.nan)
+
+    def _stop(self, trainer: Trainer, epoch: int, step: int, what: str, value: float) -> None:
+        self._pending.clear()
+        folders = [Path(d) for d in _checkpoint_dirs(trainer)]
+        last = last_finite_checkpoint(folders)
+        raise TrainingDivergedError(
+            epoch=epoch,
+            step=step,
+            what=what,
+            value=value,
+            last_checkpoint=str(last) if last else None,
+            hint=self._hint(trainer),
+        )
+
+    def _hint(self, trainer: Trainer) -> str:
+        rates = [group["lr"] for opt in trainer.optimizers for group in opt.param_groups]
+        lower = f"lower {self.lr_key or 'the learning rate'}"
+        if rates:
+            lower += f" (now {rates[0]:.3g})"
+        clip = trainer.gradient_clip_val
+        clipping = (
+            f"clip gradients ({CLIP_EXAMPLE})"
+            if not clip
+            else f"clip harder (trainer.gradient_clip_val={clip})"
+        )
+        return f"{lower}, or {clipping}; debug=anomaly names the operation that made it"
+
+
+def _checkpoint_dirs(trainer: Trainer) -> list[str]:
+    found = [getattr(cb, "dirpath", None) for cb in trainer.checkpoint_callbacks]
+    return [str(folder) for folder in found if folder]
+
+
+def _checkpoint_may_save_now(trainer: Trainer) -> bool:
+    """Tell whether a checkpoint callback may save at the end of this training batch."""
+    for callback in trainer.checkpoint_callbacks:
+        if getattr(callback, "_train_time_interval", None) is not None:
+            return True
+        every = getattr(callback, "_every_n_train_steps", 0) or 0
+        if every >= 1 and trainer.global_step % every == 0:
+            return True
+    return False
