@@ -16,8 +16,9 @@ How it stays cheap (the design):
   bad one, never waiting. On the CPU there is nothing to wait for, and the values are read at
   once (well under a microsecond).
 - **One gradient norm per step**, computed on the device with ``torch._foreach_norm`` (one
-  fused kernel per device and type), in ``on_before_optimizer_step``, where the gradients are
-  complete (and unscaled under mixed precision).
+  fused kernel per device and type; ``gradients.total_grad_norm``), in
+  ``on_before_optimizer_step``, where the gradients are complete (and unscaled under mixed
+  precision).
 - **Checked in full before anything is saved.** Lightning runs the checkpoint callbacks after
   every other callback, so before each point where a checkpoint can be written (a validation's
   end, a training epoch's end, a step-based checkpoint) the guard waits for the values still in
@@ -44,25 +45,11 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from torch import Tensor
 
 from ..errors import TrainingDivergedError
+from .gradients import total_grad_norm
 
 log = logging.getLogger(__name__)
 
 CLIP_EXAMPLE = "trainer.gradient_clip_val=1.0"
-
-
-def total_grad_norm(parameters: Iterable[torch.nn.Parameter], norm_type: float = 2.0) -> Tensor:
-    """Return the norm of all gradients as one vector, on their device, without a host sync.
-
-    Parameters without a gradient are left out; with none at all the norm is 0.
-    """
-    grads = [p.grad for p in parameters if p.grad is not None]
-    if not grads:
-        return torch.zeros(())
-    norms = torch._foreach_norm(grads, norm_type)
-    device = norms[0].device
-    return torch.linalg.vector_norm(
-        torch.stack([n.to(device=device, dtype=torch.float32) for n in norms]), norm_type
-    )
 
 
 def weights_finite(module: torch.nn.Module) -> bool:
