@@ -102,11 +102,12 @@ def instantiate_callbacks(cfg: DictConfig | None, *, has_logger: bool = True) ->
     from lightning.pytorch.callbacks import DeviceStatsMonitor, LearningRateMonitor
 
     from .gradients import GradNormMonitor
+    from .system import SystemMonitor
 
     callbacks = [_instantiate(node, key, Callback) for key, node in _entries(cfg, "callbacks")]
     if has_logger:
         return callbacks
-    needs_logger = (LearningRateMonitor, DeviceStatsMonitor, GradNormMonitor)
+    needs_logger = (LearningRateMonitor, DeviceStatsMonitor, GradNormMonitor, SystemMonitor)
     for callback in callbacks:
         if isinstance(callback, needs_logger):
             log.warning("No logger configured: %s is left out.", type(callback).__name__)
