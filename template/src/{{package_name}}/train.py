@@ -9,7 +9,8 @@ stops training after the current batch with ``checkpoints/last.ckpt`` saved; res
 ``ckpt_path=last hydra.run.dir=<the run's directory>``. A run started again in its own
 directory continues where it stopped: a finished one has nothing left to do. A run whose loss
 or gradients stop being finite stops at once, with exit status 3 and no checkpoint holding
-non-finite weights.
+non-finite weights. ``tune=lr`` or ``tune=batch_size`` first runs Lightning's tuner and
+reports its suggestion (``tune.apply=true`` then trains with it).
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ def train(cfg: DictConfig) -> dict[str, float]:
         )
         trainer = services.build_trainer(cfg, callbacks=[*callbacks, shutdown])
         with shutdown.handling_signals():
+            if cfg.get("tune"):
+                from .run.tuning import tune
+
+                tuned = tune(cfg.tune, trainer, model, datamodule, run_dir)
+                manifest.update(tune=tuned)
+                if not tuned["applied"]:
+                    manifest.finish(metrics)  # a suggestion only: nothing trained
+                    return metrics
             if cfg.get("train", True) and not earlier.fit_done:
                 manifest.begin_stage("fit", **earlier.plan)
                 trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
@@ -81,6 +90,8 @@ def main(cfg: DictConfig) -> float | None:
     from .run.services import run_entry_point
 
     metrics = run_entry_point(train, cfg)
+    if cfg.get("tune") and not metrics:  # tuned, not trained: no metric to return
+        return None
     return run_entry_point(lambda c: metric_value(metrics, c.monitor.metric), cfg)
 
 
