@@ -15,6 +15,7 @@ reports its suggestion (``tune.apply=true`` then trains with it).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import hydra
@@ -84,12 +85,18 @@ def main(cfg: DictConfig) -> float | None:
 
     Exits with status 1 and a one-line message on a config error, with status 3 and a
     one-line message when training diverged (a non-finite loss or gradient norm), and with
-    ``128 + signal`` (143 for SIGTERM, 130 for SIGINT) when a signal stopped the run.
+    ``128 + signal`` (143 for SIGTERM, 130 for SIGINT) when a signal stopped the run. In a
+    ``--multirun`` sweep a diverged trial returns NaN instead, so the sweep goes on: Optuna
+    records the trial as failed, and its manifest says ``diverged``.
     """
+    from .errors import TrainingDivergedError
     from .run.results import metric_value
     from .run.services import run_entry_point
 
-    metrics = run_entry_point(train, cfg)
+    try:
+        metrics = run_entry_point(train, cfg)
+    except TrainingDivergedError:  # raised only in a sweep: this trial failed
+        return math.nan
     if cfg.get("tune") and not metrics:  # tuned, not trained: no metric to return
         return None
     return run_entry_point(lambda c: metric_value(metrics, c.monitor.metric), cfg)

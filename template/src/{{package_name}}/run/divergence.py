@@ -12,9 +12,11 @@ How it stays cheap (the design):
   the CPU wait until the GPU has finished the step, which costs small models much of their
   speed. On a CUDA device the guard copies the step's loss and gradient norm (one tensor of
   two numbers) to pinned host memory without blocking, records an event, and reads the copy
-  at a later step once the event says it has landed: the run stops one or two steps after the
-  bad one, never waiting. On the CPU there is nothing to wait for, and the values are read at
-  once (well under a microsecond).
+  at the end of the *next* step: by then the GPU has usually finished the step before, so
+  nothing waits, and the CPU still runs a full step ahead of the GPU. The run stops one step
+  after the bad one, and at the same step in every process of a distributed run (their
+  gradients, and so their gradient norms, are the same). On the CPU there is nothing to wait
+  for, and the values are read at once (well under a microsecond).
 - **One gradient norm per step**, computed on the device with ``torch._foreach_norm`` (one
   fused kernel per device and type; ``gradients.total_grad_norm``), in
   ``on_before_optimizer_step``, where the gradients are complete (and unscaled under mixed
@@ -165,20 +167,20 @@ class DivergenceGuard(Callback):
                 if not math.isfinite(number):
                     self._stop(trainer, trainer.current_epoch, self._step, name, number)
         if self._pending:
-            self._check(trainer, pl_module, wait=_checkpoint_may_save_now(trainer))
+            self._check(trainer, pl_module, keep=0 if _checkpoint_may_save_now(trainer) else 1)
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Check everything before the checkpoint callbacks save at a validation's end."""
         if not trainer.sanity_checking:
-            self._check(trainer, pl_module, wait=True, weights=True)
+            self._check(trainer, pl_module, weights=True)
 
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Check everything before the checkpoint callbacks save at an epoch's end."""
-        self._check(trainer, pl_module, wait=True, weights=True)
+        self._check(trainer, pl_module, weights=True)
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Check the last steps' values: a run that ends diverged does not end well."""
-        self._check(trainer, pl_module, wait=True)
+        self._check(trainer, pl_module)
 
     def _send(self, trainer: Trainer, names: tuple[str, ...], values: list[Tensor]) -> None:
         """Copy the values to pinned host memory without waiting; remember when they land."""
@@ -191,14 +193,12 @@ class DivergenceGuard(Callback):
         self._pending.append(_Pending(trainer.current_epoch, self._step, names, host, ready))
 
     def _check(
-        self, trainer: Trainer, pl_module: LightningModule, *, wait: bool, weights: bool = False
+        self, trainer: Trainer, pl_module: LightningModule, *, keep: int = 0, weights: bool = False
     ) -> None:
-        while self._pending:
-            pending = self._pending[0]
-            if not wait and not pending.ready.query():
-                break
-            pending.ready.synchronize()
-            self._pending.popleft()
+        """Read every pending step's values but the newest ``keep``; then, maybe, the weights."""
+        while len(self._pending) > keep:
+            pending = self._pending.popleft()
+            pending.ready.synchronize()  # the step before last: done already, as a rule
             for name, value in zip(pending.names, pending.values.tolist(), strict=True):
                 if not math.isfinite(value):
                     self._stop(trainer, pending.epoch, pending.step, name, value)

@@ -178,8 +178,9 @@ def run_entry_point(work: Callable[[DictConfig], T], cfg: DictConfig) -> T:
 
     A ``ConfigError`` exits with status 1 and its message on one line (``HYDRA_FULL_ERROR=1``
     raises it with the traceback instead); a diverged run exits with status 3
-    (``DIVERGED_EXIT``) and its one line; a signal exits with ``128 + signal`` (143 for
-    SIGTERM, 130 for Ctrl-C) after saying how to resume.
+    (``DIVERGED_EXIT``) and its one line (in a ``--multirun`` sweep the error propagates, so
+    that one trial's divergence does not end the sweep); a signal exits with ``128 + signal``
+    (143 for SIGTERM, 130 for Ctrl-C) after saying how to resume.
     """
     from .interrupts import RunInterrupted
 
@@ -192,6 +193,8 @@ def run_entry_point(work: Callable[[DictConfig], T], cfg: DictConfig) -> T:
     except TrainingDivergedError as diverged:
         # Where it happened is in the message: a traceback into the callback would not help.
         print(f"Error: {diverged}", file=sys.stderr, flush=True)
+        if sweeping():
+            raise  # one trial of a sweep: the caller reports it to the sweeper
         raise SystemExit(DIVERGED_EXIT) from None
     except RunInterrupted as interrupted:
         log.warning(
@@ -200,6 +203,14 @@ def run_entry_point(work: Callable[[DictConfig], T], cfg: DictConfig) -> T:
             cfg.paths.output_dir,
         )
         raise SystemExit(128 + interrupted.signum) from None
+
+
+def sweeping() -> bool:
+    """Tell whether this process runs a job of a Hydra ``--multirun`` sweep."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def log_once() -> None:
