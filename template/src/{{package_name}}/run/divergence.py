@@ -1,32 +1,33 @@
 """Stop a diverging run at once: the first non-finite loss or gradient norm ends training.
 
 ``DivergenceGuard`` is one of the callbacks every training run gets. When the training loss,
-or the total norm of the gradients, is NaN or infinite, it raises ``TrainingDivergedError`` with
-one line: the epoch and the step, the value, the last checkpoint whose weights are all
+or the total norm of the gradients, is NaN or infinite, it raises ``TrainingDivergedError``
+with one line: the epoch and the step, the value, the last checkpoint whose weights are all
 finite, and what to try. The entry point exits with status 3 (``DIVERGED_EXIT``) and the run
 manifest records ``status: diverged`` with the step and the value.
 
-How it stays cheap (the design):
+How it stays cheap (the design, measured in docs/performance.md):
 
-- **No wait for the GPU per step.** Reading a CUDA value on the host (``loss.item()``) makes
-  the CPU wait until the GPU has finished the step, which costs small models much of their
-  speed. On a CUDA device the guard copies the step's loss and gradient norm (one tensor of
-  two numbers) to pinned host memory without blocking, records an event, and reads the copy
-  at the end of the *next* step: by then the GPU has usually finished the step before, so
-  nothing waits, and the CPU still runs a full step ahead of the GPU. The run stops one step
-  after the bad one, and at the same step in every process of a distributed run (their
-  gradients, and so their gradient norms, are the same). On the CPU there is nothing to wait
-  for, and the values are read at once (well under a microsecond).
-- **One gradient norm per step**, computed on the device with ``torch._foreach_norm`` (one
-  fused kernel per device and type; ``gradients.total_grad_norm``), in
-  ``on_before_optimizer_step``, where the gradients are complete (and unscaled under mixed
-  precision).
-- **Checked in full before anything is saved.** Lightning runs the checkpoint callbacks after
-  every other callback, so before each point where a checkpoint can be written (a validation's
-  end, a training epoch's end, a step-based checkpoint) the guard waits for the values still in
-  flight and checks that every weight is finite. A value that went bad mid-epoch therefore
-  stops the run before any checkpoint holds it: no ``last.ckpt`` and no "best" checkpoint
-  with NaN weights. ``GracefulShutdown`` does not save non-finite weights either.
+- **The loss every step, read without waiting for the GPU.** On the CPU the guard reads the
+  loss at once (one ``item()``, a few microseconds). Reading a CUDA value on the host would
+  make the CPU wait until the GPU has finished the step, which costs small models much of
+  their speed; so on a CUDA device the guard copies the loss into a small pinned host buffer
+  without blocking, records an event, and reads it at the end of the *next* step. By then the
+  GPU has, as a rule, finished the step before, so nothing waits, and the CPU still runs a
+  full step ahead. The run stops one step after the bad one, and at the same step in every
+  process of a distributed run.
+- **The gradient norm every ``gradients_every_n_steps`` steps** (10 by default; 1 checks every
+  step, 0 never). Computing it is a dozen small operations, which in a real step (caches cold)
+  cost small models more than the loss check (the gradient-norm monitor shares the same
+  computation on its logging steps); a non-finite gradient between two checks makes the
+  weights, and so the next step's loss, non-finite: the run still stops, one step later.
+- **Everything checked before anything is saved.** Lightning runs the checkpoint callbacks
+  after every other callback, so before each point where a checkpoint can be written (a
+  validation's end, a training epoch's end, a step-based checkpoint) the guard reads the
+  values still in flight and checks that every weight is finite. A value that went bad
+  mid-epoch therefore stops the run before any checkpoint holds it: no ``last.ckpt`` and no
+  "best" checkpoint with NaN weights. ``GracefulShutdown`` does not save non-finite weights
+  either.
 
 With a gradient scaler (``precision=16-mixed``) the gradient norm is not checked: the scaler
 skips the steps whose gradients overflow, by design, and lowers its scale.
@@ -47,7 +48,8 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from torch import Tensor
 
 from ..errors import TrainingDivergedError
-from .gradients import total_grad_norm
+from ..validation import integer
+from .gradients import step_grad_norm
 
 log = logging.getLogger(__name__)
 
@@ -97,27 +99,54 @@ def last_finite_checkpoint(directories: Iterable[Path]) -> Path | None:
 
 @dataclass
 class _Pending:
-    """Values of one step on their way to the host."""
+    """Values of one step on their way to the host, in row ``row`` of the pinned buffer."""
 
     epoch: int
     step: int
     names: tuple[str, ...]
-    values: Tensor
-    ready: Any  # the torch.cuda.Event recorded after the copy
+    row: int
+
+
+class _HostBuffer:
+    """Pinned host rows that CUDA values are copied into without blocking, with an event each."""
+
+    ROWS = 4  # at most two steps are in flight: reading all but the newest keeps it so
+
+    def __init__(self) -> None:
+        self.values = torch.zeros((self.ROWS, 2), dtype=torch.float32, pin_memory=True)
+        self.cells = [(self.values[row, 0], self.values[row, 1]) for row in range(self.ROWS)]
+        self.events = [torch.cuda.Event() for _ in range(self.ROWS)]
+        self.next = 0
+
+    def send(self, values: list[Tensor]) -> int:
+        """Start copying ``values`` (one or two scalars) to the next row; return the row."""
+        row, self.next = self.next, (self.next + 1) % self.ROWS
+        for cell, value in zip(self.cells[row], values, strict=False):
+            cell.copy_(value.detach().float(), non_blocking=True)  # converted on the GPU
+        self.events[row].record()
+        return row
+
+    def read(self, row: int, count: int) -> list[float]:
+        """Wait for row ``row`` to land (done already, as a rule) and return its values."""
+        self.events[row].synchronize()
+        return [float(value) for value in self.values[row, :count].tolist()]
 
 
 class DivergenceGuard(Callback):
     """Raise ``TrainingDivergedError`` at the first non-finite training loss or gradient norm.
 
-    ``hint`` is what to try first, e.g. ``lower model.lr`` (the builder names the config key
-    when it knows it). ``check_gradients`` turns the gradient norm's check off.
+    ``gradients_every_n_steps`` sets how often the gradient norm is checked (0: never);
+    ``lr_key`` is the config key of the learning rate, for the hint (``model.lr``).
     """
 
-    def __init__(self, *, check_gradients: bool = True, lr_key: str | None = None) -> None:
-        """Check the loss, and the gradient norm unless ``check_gradients`` is false."""
-        self.check_gradients = check_gradients
+    def __init__(self, *, gradients_every_n_steps: int = 10, lr_key: str | None = None) -> None:
+        """Check the loss every step and the gradient norm every ``gradients_every_n_steps``."""
+        self.gradients_every_n_steps = integer(
+            "divergence.gradients_every_n_steps", gradients_every_n_steps, minimum=0
+        )
         self.lr_key = lr_key
         self._pending: deque[_Pending] = deque()
+        self._buffer: _HostBuffer | None = None
         self._grad_norm: Tensor | None = None
         self._step = 0
         self._scaled = False
@@ -136,9 +165,10 @@ class DivergenceGuard(Callback):
     def on_before_optimizer_step(
         self, trainer: Trainer, pl_module: LightningModule, optimizer: torch.optim.Optimizer
     ) -> None:
-        """Compute the total gradient norm on the device (read later, with the loss)."""
-        if self.check_gradients and not self._scaled:
-            self._grad_norm = total_grad_norm(pl_module.parameters())
+        """On checking steps, compute the total gradient norm on the device (read with the loss)."""
+        every = self.gradients_every_n_steps
+        if every and not self._scaled and (trainer.global_step + 1) % every == 0:
+            self._grad_norm = step_grad_norm(pl_module, trainer.global_step)
 
     def on_train_batch_end(
         self,
@@ -148,26 +178,26 @@ class DivergenceGuard(Callback):
         batch: Any,
         batch_idx: int,
     ) -> None:
-        """Check the step's values: at once on the CPU; on a GPU once they reach the host."""
+        """Check the step's values: at once on the CPU; on a GPU when the next step ends."""
         loss = outputs.get("loss") if isinstance(outputs, Mapping) else outputs
-        names: list[str] = []
+        names: tuple[str, ...] = ()
         values: list[Tensor] = []
         if isinstance(loss, Tensor) and loss.numel() == 1:
-            names.append("loss")
-            values.append(loss.detach().reshape(()))
+            names, values = ("loss",), [loss]
         if self._grad_norm is not None:
-            names.append("gradient norm")
-            values.append(self._grad_norm)
+            names, values = (*names, "gradient norm"), [*values, self._grad_norm]
             self._grad_norm = None
-        if values and values[0].device.type == "cuda":
-            self._send(trainer, tuple(names), values)
-        else:  # on the host already: reading a value costs nothing
-            for name, value in zip(names, values, strict=True):
-                number = float(value)
-                if not math.isfinite(number):
-                    self._stop(trainer, trainer.current_epoch, self._step, name, number)
-        if self._pending:
+        if values and values[0].is_cuda:
+            if self._buffer is None:
+                self._buffer = _HostBuffer()
+            row = self._buffer.send(values)
+            self._pending.append(_Pending(trainer.current_epoch, self._step, names, row))
             self._check(trainer, pl_module, keep=0 if _checkpoint_may_save_now(trainer) else 1)
+            return
+        for name, value in zip(names, values, strict=True):
+            number = value.item()  # on the host already: no wait
+            if not math.isfinite(number):
+                self._stop(trainer, trainer.current_epoch, self._step, name, number)
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Check everything before the checkpoint callbacks save at a validation's end."""
@@ -182,24 +212,14 @@ class DivergenceGuard(Callback):
         """Check the last steps' values: a run that ends diverged does not end well."""
         self._check(trainer, pl_module)
 
-    def _send(self, trainer: Trainer, names: tuple[str, ...], values: list[Tensor]) -> None:
-        """Copy the values to pinned host memory without waiting; remember when they land."""
-        device = values[0].device
-        stacked = torch.stack([v.to(device=device, dtype=torch.float32) for v in values])
-        host = torch.empty(stacked.shape, dtype=stacked.dtype, pin_memory=True)
-        host.copy_(stacked, non_blocking=True)
-        ready = torch.cuda.Event()
-        ready.record(torch.cuda.current_stream(device))
-        self._pending.append(_Pending(trainer.current_epoch, self._step, names, host, ready))
-
     def _check(
         self, trainer: Trainer, pl_module: LightningModule, *, keep: int = 0, weights: bool = False
     ) -> None:
         """Read every pending step's values but the newest ``keep``; then, maybe, the weights."""
-        while len(self._pending) > keep:
+        while len(self._pending) > keep and self._buffer is not None:
             pending = self._pending.popleft()
-            pending.ready.synchronize()  # the step before last: done already, as a rule
-            for name, value in zip(pending.names, pending.values.tolist(), strict=True):
+            read = self._buffer.read(pending.row, len(pending.names))
+            for name, value in zip(pending.names, read, strict=True):
                 if not math.isfinite(value):
                     self._stop(trainer, pending.epoch, pending.step, name, value)
         if weights and not weights_finite(pl_module):

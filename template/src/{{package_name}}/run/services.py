@@ -89,9 +89,9 @@ def divergence_guard(cfg: DictConfig) -> Callback | None:
     node = cfg.get("divergence") or {}
     if not boolean("divergence.stop", node.get("stop", True)):
         return None
-    check_gradients = boolean("divergence.check_gradients", node.get("check_gradients", True))
+    every = node.get("gradients_every_n_steps", 10)
     lr_key = "model.lr" if "lr" in (cfg.get("model") or {}) else None
-    return DivergenceGuard(check_gradients=check_gradients, lr_key=lr_key)
+    return DivergenceGuard(gradients_every_n_steps=every, lr_key=lr_key)
 
 
 @dataclass(frozen=True)
