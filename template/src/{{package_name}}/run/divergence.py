@@ -35,7 +35,6 @@ skips the steps whose gradients overflow, by design, and lowers its scale.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -50,8 +49,6 @@ from torch import Tensor
 from ..errors import TrainingDivergedError
 from ..validation import integer
 from .gradients import step_grad_norm
-
-log = logging.getLogger(__name__)
 
 CLIP_EXAMPLE = "trainer.gradient_clip_val=1.0"
 
