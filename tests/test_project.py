@@ -9,6 +9,7 @@ session feeds the tests that need a run's outputs.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -241,6 +242,33 @@ def test_bad_override_fails_readably(
     for text in expected:
         assert text in output, output[-3000:]
     assert "Traceback" not in output  # one line, not a stack trace
+
+
+@pytest.mark.slow
+def test_a_diverging_run_fails_loudly_with_its_own_exit_status(
+    installed_project: InstalledProject, tmp_path: Path
+) -> None:
+    """The new user's first experiment: a learning rate far too high (issue: it exited 0)."""
+    proc = run(
+        installed_project,
+        "-m",
+        f"{installed_project.package}.train",
+        "experiment=smoke",
+        "model.lr=1e9",
+        f"hydra.run.dir={tmp_path}",
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 3, output[-3000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, output[-3000:]
+    assert errors[0].startswith("Error: training diverged at epoch 0, step ")
+    assert "lower model.lr (now 1e+09)" in errors[0]
+    assert "Traceback" not in output
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["status"] == "diverged"
+    assert not (tmp_path / "metrics.json").exists()
+    assert not list(tmp_path.glob("checkpoints/*.ckpt"))
 
 
 @pytest.mark.slow

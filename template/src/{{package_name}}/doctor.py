@@ -1,11 +1,13 @@
 """Check that this machine can run the project: ``python -m <package>.doctor [--json] [--strict]``.
 
 Reports Python, the torch build (CPU or CUDA), the GPUs with their memory, the NVIDIA driver
-against the minimum this variant's wheels need, cuDNN, the shared memory DataLoader workers
-use, the cache folders and the settings that affect reproducibility. Prints a table, or JSON
-with ``--json``. Exits 0 when healthy, 1 with a specific fix for each problem. A CUDA variant
-on a machine without a GPU only warns (the project then runs on the CPU); ``--strict`` turns
-every warning into a failure.
+against the minimum this variant's wheels need, cuDNN, torch's CPU threads and the BLAS,
+LAPACK and OpenMP it was built with, the shared memory DataLoader workers use, the cache
+folders and the settings that affect reproducibility. Prints a table, or JSON with ``--json``.
+Exits 0 when healthy, 1 with a specific fix for each problem. A CUDA variant on a machine
+without a GPU only warns (the project then runs on the CPU); ``--strict`` turns every warning
+into a failure. ``--bench`` also measures, in a few seconds, what this machine delivers
+(``bench.py``): matrix products, host-to-device copies, the configured data loader.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ def gather() -> dict[str, Any]:
         "python": environment.python_info(),
         "torch": environment.torch_info(),
         "driver": environment.nvidia_driver_version(),
+        "cpu": environment.cpu_backends(),
         "shm": environment.shared_memory(),
         "caches": environment.cache_dirs(),
         "env": environment.determinism_env(),
@@ -76,6 +79,7 @@ def diagnose(facts: dict[str, Any], target: Variant | None = None) -> list[Check
         *_gpu_archs(torch_facts, target),
         _driver(facts.get("driver"), torch_facts, target),
         _cudnn(torch_facts, target),
+        *_cpu(facts.get("cpu")),
         _shm(facts.get("shm")),
         *_caches(facts["caches"]),
         *_determinism(facts["env"], target),
@@ -189,6 +193,28 @@ def _cudnn(torch_facts: dict[str, Any], target: Variant) -> Check:
     return Check("cudnn", INFO, "not available (not needed on the CPU)")
 
 
+def _cpu(cpu: dict[str, Any] | None) -> list[Check]:
+    if not cpu:
+        return []
+    env = cpu.get("env") or {}
+    limits = ", ".join(f"{name}={value}" for name, value in env.items() if value) or "unset"
+    threads = f"intra-op {cpu['intra_op_threads']}, inter-op {cpu['inter_op_threads']}"
+    return [
+        Check("cpu threads", INFO, f"{threads} (OMP_NUM_THREADS/MKL_NUM_THREADS: {limits})"),
+        Check(
+            "blas / lapack", INFO, f"{cpu.get('blas') or 'none'} / {cpu.get('lapack') or 'none'}"
+        ),
+        Check(
+            "openmp",
+            INFO,
+            f"{cpu.get('openmp') or 'not built with OpenMP'} "
+            f"(parallel backend: {cpu.get('parallel_backend') or 'unknown'})",
+        ),
+        Check("onednn", INFO, str(cpu.get("onednn") or "not available")),
+        Check("cpu capability", INFO, str(cpu.get("cpu_capability") or "unknown")),
+    ]
+
+
 def _shm(shm: dict[str, Any] | None) -> Check:
     if shm is None:
         return Check("shared memory", INFO, "no /dev/shm (not Linux)")
@@ -246,11 +272,33 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="fail on warnings too (e.g. a CUDA variant on a machine without a GPU)",
     )
+    parser.add_argument(
+        "--bench",
+        action="store_true",
+        help="also measure matmul throughput, host-to-device bandwidth and the configured "
+        "data loader (a few seconds)",
+    )
+    parser.add_argument(
+        "--bench-seconds",
+        type=float,
+        default=1.0,
+        help="time spent on each measurement of --bench (default 1.0)",
+    )
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        help="Hydra overrides of the training config for --bench's loader (data.batch_size=512)",
+    )
     args = parser.parse_args(argv)
     target = Variant()
     facts = gather()
     checks = diagnose(facts, target)
     code = exit_code(checks, strict=args.strict)
+    measured = None
+    if args.bench:
+        from . import bench
+
+        measured = bench.run(seconds=args.bench_seconds, overrides=args.overrides)
     if args.json:
         report = {
             "healthy": code == 0,
@@ -259,9 +307,15 @@ def main(argv: list[str] | None = None) -> int:
             "checks": [asdict(check) for check in checks],
             "facts": facts,
         }
+        if measured is not None:
+            report["bench"] = [asdict(result) for result in measured]
         print(json.dumps(report, indent=2, default=str))
     else:
         print(render_table(checks, target))
+        if measured is not None:
+            from .bench import render_bench
+
+            print("\n" + render_bench(measured))
         print("\nhealthy" if code == 0 else "\nproblems found: see the fixes above")
     return code
 

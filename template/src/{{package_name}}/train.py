@@ -7,7 +7,10 @@ config, so tests and notebooks can call it with a config from Hydra's compose AP
 Every run writes ``manifest.json`` and ``metrics.json`` into its directory. SIGTERM or Ctrl-C
 stops training after the current batch with ``checkpoints/last.ckpt`` saved; resume it with
 ``ckpt_path=last hydra.run.dir=<the run's directory>``. A run started again in its own
-directory continues where it stopped: a finished one has nothing left to do.
+directory continues where it stopped: a finished one has nothing left to do. A run whose loss
+or gradients stop being finite stops at once, with exit status 3 and no checkpoint holding
+non-finite weights. ``tune=lr`` or ``tune=batch_size`` first runs Lightning's tuner and
+reports its suggestion (``tune.apply=true`` then trains with it).
 
 ``init_from=PATH`` starts a new run from another run's weights (fine-tuning), ``compile=true``
 trains a ``torch.compile``d model, and ``report.html`` is written when training ends.
@@ -15,6 +18,7 @@ trains a ``torch.compile``d model, and ``report.html`` is written when training 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import hydra
@@ -54,6 +58,14 @@ def train(cfg: DictConfig) -> dict[str, float]:
         )
         trainer = services.build_trainer(cfg, callbacks=[*callbacks, shutdown])
         with shutdown.handling_signals():
+            if cfg.get("tune"):
+                from .run.tuning import tune
+
+                tuned = tune(cfg.tune, trainer, model, datamodule, run_dir)
+                manifest.update(tune=tuned)
+                if not tuned["applied"]:
+                    manifest.finish(metrics)  # a suggestion only: nothing trained
+                    return metrics
             if cfg.get("train", True) and not earlier.fit_done:
                 manifest.begin_stage("fit", **earlier.plan)
                 trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
@@ -78,13 +90,22 @@ def train(cfg: DictConfig) -> dict[str, float]:
 def main(cfg: DictConfig) -> float | None:
     """Command-line entry point; returns the monitored metric's value for Hydra sweepers.
 
-    Exits with status 1 and a one-line message on a config error, and with ``128 + signal``
-    (143 for SIGTERM, 130 for SIGINT) when a signal stopped the run.
+    Exits with status 1 and a one-line message on a config error, with status 3 and a
+    one-line message when training diverged (a non-finite loss or gradient norm), and with
+    ``128 + signal`` (143 for SIGTERM, 130 for SIGINT) when a signal stopped the run. In a
+    ``--multirun`` sweep a diverged trial returns NaN instead, so the sweep goes on: Optuna
+    records the trial as failed, and its manifest says ``diverged``.
     """
+    from .errors import TrainingDivergedError
     from .run.results import metric_value
     from .run.services import run_entry_point
 
-    metrics = run_entry_point(train, cfg)
+    try:
+        metrics = run_entry_point(train, cfg)
+    except TrainingDivergedError:  # raised only in a sweep: this trial failed
+        return math.nan
+    if cfg.get("tune") and not metrics:  # tuned, not trained: no metric to return
+        return None
     return run_entry_point(lambda c: metric_value(metrics, c.monitor.metric), cfg)
 
 

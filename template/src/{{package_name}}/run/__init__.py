@@ -6,6 +6,11 @@
 - ``checkpoints``: which checkpoint ``ckpt_path`` (a path, ``last``, ``auto``) means.
 - ``callbacks``: what every run gets: RNG states in checkpoints, the monitored metric checked,
   LR schedules that follow a changed ``max_epochs``.
+- ``divergence``: a non-finite loss or gradient norm stops training at once (exit status 3).
+- ``gradients``, ``activations``: the gradient norm every logging step; dead and saturated
+  activations once per epoch (``debug=activations``).
+- ``system``: GPU, CPU and RAM use at a low rate; ``memory``: a CUDA memory snapshot
+  (``debug=memory``).
 - ``interrupts``: SIGTERM and Ctrl-C stop after the current batch with a checkpoint.
 - ``loggers``: a CSV logger that continues a resumed run's file; logger versions on resume.
 - ``manifest``: ``manifest.json``, what a run was and how far it got.

@@ -124,16 +124,19 @@ def _check_arguments(factory: Any, kwargs: dict[str, Any], node: str, what: str)
 def instantiate_callbacks(cfg: DictConfig | None, *, has_logger: bool = True) -> list[Callback]:
     """Instantiate every ``_target_`` entry of the ``callbacks`` node (null entries are off).
 
-    Without a logger, callbacks that only write to loggers (LR and device monitors) are left
-    out with a warning instead of making the Trainer refuse to start.
+    Without a logger, callbacks that only write to loggers (LR, gradient-norm, device and
+    system monitors) are left out with a warning instead of making the Trainer refuse to start.
     """
     from lightning.pytorch import Callback
     from lightning.pytorch.callbacks import DeviceStatsMonitor, LearningRateMonitor
 
+    from .gradients import GradNormMonitor
+    from .system import SystemMonitor
+
     callbacks = [_instantiate(node, key, Callback) for key, node in _entries(cfg, "callbacks")]
     if has_logger:
         return callbacks
-    needs_logger = (LearningRateMonitor, DeviceStatsMonitor)
+    needs_logger = (LearningRateMonitor, DeviceStatsMonitor, GradNormMonitor, SystemMonitor)
     for callback in callbacks:
         if isinstance(callback, needs_logger):
             log.warning("No logger configured: %s is left out.", type(callback).__name__)

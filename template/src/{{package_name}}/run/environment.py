@@ -85,6 +85,38 @@ def torch_info(*, devices: bool = True) -> dict[str, Any]:
     return info
 
 
+def cpu_backends() -> dict[str, Any]:
+    """Describe how torch computes on the CPU: its threads, BLAS, LAPACK and OpenMP.
+
+    The same code runs at very different speeds on two builds, or with other thread counts.
+    """
+    import torch
+
+    config = torch.__config__.show()
+    parallel = torch.__config__.parallel_info()
+
+    def found(pattern: str, text: str) -> str | None:
+        match = re.search(pattern, text, re.MULTILINE)
+        return match.group(1).strip() if match else None
+
+    return {
+        "intra_op_threads": torch.get_num_threads(),
+        "inter_op_threads": torch.get_num_interop_threads(),
+        "blas": found(r"BLAS_INFO=([^,\s]+)", config),
+        "lapack": found(r"LAPACK_INFO=([^,\s]+)", config),
+        "openmp": found(r"^\s*- (OpenMP [^\n]+)", config)
+        if torch.backends.openmp.is_available()
+        else None,
+        "parallel_backend": found(r"ATen parallel backend: ([^\n]+)", parallel),
+        "mkl": torch.backends.mkl.is_available(),
+        "onednn": found(r"^\s*- (Intel\(R\) MKL-DNN [^ ]+|oneDNN [^ ]+)", config)
+        if torch.backends.mkldnn.is_available()
+        else None,
+        "cpu_capability": found(r"CPU capability usage: ([^\n]+)", config),
+        "env": {name: os.environ.get(name) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")},
+    }
+
+
 def gpu_devices() -> list[dict[str, Any]]:
     """Name, memory and compute capability of every visible CUDA device."""
     import torch

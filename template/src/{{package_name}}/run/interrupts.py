@@ -20,6 +20,8 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from .divergence import weights_finite
+
 log = logging.getLogger(__name__)
 
 HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -108,6 +110,9 @@ class GracefulShutdown(Callback):
             return
         if trainer.world_size > 1:
             log.warning("Not saving on interrupt with %d processes.", trainer.world_size)
+            return
+        if not weights_finite(pl_module):
+            log.warning("Not saving %s: the weights are not finite.", self.checkpoint_path)
             return
         trainer.save_checkpoint(self.checkpoint_path)
         self.saved = self.checkpoint_path

@@ -1,9 +1,11 @@
 """``manifest.json``: what a run was, where and with what, and how it ended.
 
 Written into the run directory when the run starts (``status: running``) and rewritten when
-it ends: ``completed`` with the final metrics, ``failed`` with the error, or ``interrupted``
-(a signal or Ctrl-C). Only the rank-0 process writes it. A run resumed in the same directory
-keeps the earlier attempts' summaries under ``previous_attempts``.
+it ends: ``completed`` with the final metrics, ``failed`` with the error, ``diverged`` (a
+non-finite loss, gradient norm or weight stopped training; ``divergence`` says where, what
+and the value), or ``interrupted`` (a signal or Ctrl-C). Only the rank-0 process writes it.
+A run resumed in the same directory keeps the earlier attempts' summaries under
+``previous_attempts``.
 
 ``stages`` records how far the run got (``fit``, ``test``: running, completed, failed or
 interrupted, with what a later attempt needs to know), carried over from the manifest already
@@ -25,6 +27,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from ..errors import TrainingDivergedError
 from .environment import (
     determinism_env,
     distribution_versions,
@@ -126,6 +129,8 @@ class RunManifest:
                 "message": str(exc),
                 "traceback": traceback.format_exception(exc_type, exc, tb)[-TRACEBACK_LINES:],
             }
+        if isinstance(exc, TrainingDivergedError):
+            self.data["divergence"] = exc.details()
         self._write()
 
     def _start(self) -> dict[str, Any]:
@@ -197,6 +202,8 @@ def _config(cfg: DictConfig) -> Any:
 def _status(exc: BaseException | None) -> str:
     if exc is None:
         return "completed"
+    if isinstance(exc, TrainingDivergedError):
+        return "diverged"
     if isinstance(exc, Exception):
         return "failed"
     return "interrupted"  # KeyboardInterrupt, SystemExit, a signal

@@ -1,7 +1,7 @@
 """What ``train`` and ``evaluate`` share: the steps of a run around Lightning's own.
 
 Set a run up, build its Trainer, collect and report its metrics, and exit cleanly at the
-command line on a config error or a signal.
+command line on a config error, a diverged run or a signal.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from omegaconf import DictConfig
 
-from ..errors import ConfigError
+from ..errors import DIVERGED_EXIT, ConfigError, TrainingDivergedError
 from ..utils.hardware import configure_matmul_precision, resolve_precision, set_cpu_threads
 from ..utils.seeding import seed_everything
 from ..validation import boolean, one_of
@@ -61,7 +62,8 @@ def training_callbacks(cfg: DictConfig) -> list[Callback]:
     """Return the callbacks every training run gets, before the configured ones.
 
     The monitored metric is checked, random generators and registry names go into the
-    checkpoints, and LR schedules follow a ``max_epochs`` changed on resume.
+    checkpoints, LR schedules follow a ``max_epochs`` changed on resume, and a diverging run
+    stops at once (``divergence.stop``).
     """
     from .callbacks import (
         MonitoredMetricCheck,
@@ -71,12 +73,26 @@ def training_callbacks(cfg: DictConfig) -> list[Callback]:
     )
 
     metric, _ = monitor(cfg)
-    return [
+    callbacks: list[Callback] = [
         MonitoredMetricCheck(metric),
         RngStateCheckpoint(),
         RegistryNamesCheckpoint(cfg.model.name, cfg.data.name),
         ScheduleFollowsMaxEpochs(),
     ]
+    guard = divergence_guard(cfg)
+    return [guard, *callbacks] if guard is not None else callbacks
+
+
+def divergence_guard(cfg: DictConfig) -> Callback | None:
+    """Return the guard that ``cfg.divergence`` asks for (None with ``divergence.stop=false``)."""
+    from .divergence import DivergenceGuard
+
+    node = cfg.get("divergence") or {}
+    if not boolean("divergence.stop", node.get("stop", True)):
+        return None
+    every = node.get("gradients_every_n_steps", 10)
+    lr_key = "model.lr" if "lr" in (cfg.get("model") or {}) else None
+    return DivergenceGuard(gradients_every_n_steps=every, lr_key=lr_key)
 
 
 @dataclass(frozen=True)
@@ -213,8 +229,10 @@ def run_entry_point(work: Callable[[DictConfig], T], cfg: DictConfig) -> T:
     """Run ``work(cfg)`` for a command-line entry point.
 
     A ``ConfigError`` exits with status 1 and its message on one line (``HYDRA_FULL_ERROR=1``
-    raises it with the traceback instead); a signal exits with ``128 + signal`` (143 for
-    SIGTERM, 130 for Ctrl-C) after saying how to resume.
+    raises it with the traceback instead); a diverged run exits with status 3
+    (``DIVERGED_EXIT``) and its one line (in a ``--multirun`` sweep the error propagates, so
+    that one trial's divergence does not end the sweep); a signal exits with ``128 + signal``
+    (143 for SIGTERM, 130 for Ctrl-C) after saying how to resume.
     """
     from .interrupts import RunInterrupted
 
@@ -224,6 +242,12 @@ def run_entry_point(work: Callable[[DictConfig], T], cfg: DictConfig) -> T:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         raise SystemExit(f"Error: {error}") from None
+    except TrainingDivergedError as diverged:
+        # Where it happened is in the message: a traceback into the callback would not help.
+        print(f"Error: {diverged}", file=sys.stderr, flush=True)
+        if sweeping():
+            raise  # one trial of a sweep: the caller reports it to the sweeper
+        raise SystemExit(DIVERGED_EXIT) from None
     except RunInterrupted as interrupted:
         log.warning(
             "Stopped by %s. Resume with the same overrides and: ckpt_path=last hydra.run.dir=%s",
@@ -231,6 +255,14 @@ def run_entry_point(work: Callable[[DictConfig], T], cfg: DictConfig) -> T:
             cfg.paths.output_dir,
         )
         raise SystemExit(128 + interrupted.signum) from None
+
+
+def sweeping() -> bool:
+    """Tell whether this process runs a job of a Hydra ``--multirun`` sweep."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def log_once() -> None:
