@@ -188,12 +188,17 @@ def uv_project(torch_stand_in: TorchStandIn, user_tools: Path, tmp_path_factory)
 
     ``copier copy`` runs the template's tasks (``uv lock`` against the stand-in, ``git
     init``), then ``uv sync --locked`` installs what the lock pins: no extras, as the README
-    says. A CUDA variant locks the stand-in's CPU wheel under its own index name.
+    says, unless ``extras`` names some (``uv sync --locked --extra NAME``). A CUDA variant locks
+    the stand-in's CPU wheel under its own index name.
     """
-    cache: dict[tuple[str, tuple[str, ...] | None], UvProject] = {}
+    cache: dict[tuple[str, tuple[str, ...] | None, tuple[str, ...]], UvProject] = {}
 
-    def _make(backend: str = "cpu", starters: tuple[str, ...] | None = None) -> UvProject:
-        key = (backend, starters)
+    def _make(
+        backend: str = "cpu",
+        starters: tuple[str, ...] | None = None,
+        extras: tuple[str, ...] = (),
+    ) -> UvProject:
+        key = (backend, starters, extras)
         if key in cache:
             return cache[key]
         answers = {**DEFAULT_ANSWERS, "torch_backend": backend, "lock_dependencies": True}
@@ -201,6 +206,7 @@ def uv_project(torch_stand_in: TorchStandIn, user_tools: Path, tmp_path_factory)
             answers["starters"] = list(starters)
         index = torch_template.derive(answers)["backend"]["index_name"]
         label = backend if starters is None else f"{backend}-{'-'.join(starters) or 'none'}"
+        label += "".join(f"+{extra}" for extra in extras)
         root = tmp_path_factory.mktemp(f"uv-{label}") / "smoke-project"
         shell = Shell(root, user_environment(user_tools, **uv_settings(torch_stand_in, index)))
         start = time.perf_counter()
@@ -216,7 +222,8 @@ def uv_project(torch_stand_in: TorchStandIn, user_tools: Path, tmp_path_factory)
                 quiet=True,
             )
         shell.timings["copier copy + tasks (uv lock, git init)"] = time.perf_counter() - start
-        shell.run("uv", "sync", "--locked", label="uv sync --locked")
+        with_extras = [arg for extra in extras for arg in ("--extra", extra)]
+        shell.run("uv", "sync", "--locked", *with_extras, label="uv sync --locked")
         USER_PATH_TIMINGS[label] = shell.timings
         cache[key] = UvProject(
             root=root,

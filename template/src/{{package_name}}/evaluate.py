@@ -33,7 +33,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         trainer.test(model, datamodule=datamodule)
         metrics = services.collect(trainer)
         if trainer.is_global_zero:
-            services.report(metrics, cfg.paths.output_dir, what=f"Metrics of {ckpt_path}")
+            services.record_metrics(metrics, cfg.paths.output_dir, what=f"Metrics of {ckpt_path}")
         manifest.finish(metrics)
     return metrics
 

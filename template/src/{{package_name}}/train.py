@@ -79,7 +79,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
                 manifest.end_stage("test")
         manifest.update(best_checkpoint=best)
         if trainer.is_global_zero:
-            services.report(metrics, run_dir)
+            services.record_metrics(metrics, run_dir)
         manifest.finish(metrics)
     if trainer.is_global_zero:
         services.write_run_report(cfg, run_dir)

@@ -166,7 +166,9 @@ def collect(trainer: Trainer) -> dict[str, float]:
     return to_floats(trainer.callback_metrics)
 
 
-def report(metrics: dict[str, float], output_dir: str | Path, *, what: str = "Metrics") -> Path:
+def record_metrics(
+    metrics: dict[str, float], output_dir: str | Path, *, what: str = "Metrics"
+) -> Path:
     """Write ``metrics.json`` into the run directory and log the metrics on one line."""
     path = save_metrics(metrics, Path(output_dir) / FILENAME)
     summary = ", ".join(f"{name}={value:.4f}" for name, value in sorted(metrics.items()))

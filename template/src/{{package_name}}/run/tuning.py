@@ -1,9 +1,9 @@
 """Tuning helpers: ``tune=lr`` and ``tune=batch_size`` run Lightning's ``Tuner`` on the run.
 
 ``tune=lr`` runs the learning-rate finder (``Tuner.lr_find``) and writes ``lr_find.json`` (the
-suggestion and the loss curve) and ``lr_find.png`` (its plot; matplotlib, a dependency of
-the project, is imported only to draw it). ``tune=batch_size`` runs
-``Tuner.scale_batch_size`` and writes ``batch_size.json``. Both change nothing unless ``tune.apply=true``: without it the run
+suggestion and the loss curve) and ``lr_find.png`` (its plot; matplotlib, a dependency of the
+project, is imported only to draw it). ``tune=batch_size`` runs ``Tuner.scale_batch_size`` and
+writes ``batch_size.json``. Both change nothing unless ``tune.apply=true``: without it the run
 reports the suggestion and trains nothing; with it, training goes on with the suggested value.
 """
 
