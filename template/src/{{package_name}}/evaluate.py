@@ -1,9 +1,10 @@
 """Evaluate a checkpoint: ``python -m <package>.evaluate ckpt_path=PATH [overrides]``.
 
 Rebuilds the model from the hyperparameters saved in the checkpoint (loaded with
-``weights_only=True``), runs ``trainer.test`` on the datamodule's test split and prints the
-metrics. Like training, it writes ``manifest.json`` and ``metrics.json`` into its run
-directory. ``evaluate`` works on a composed config; ``main`` is the command-line entry point.
+``weights_only=True``; a sharded checkpoint folder is consolidated first), runs ``trainer.test``
+on the datamodule's test split and prints the metrics. Like training, it writes ``manifest.json``
+and ``metrics.json`` into its run directory. ``evaluate`` works on a composed config; ``main`` is
+the command-line entry point.
 """
 
 from __future__ import annotations
@@ -29,17 +30,16 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     The metrics are also written to ``<paths.output_dir>/metrics.json``, and the run is
     described in ``<paths.output_dir>/manifest.json`` however it ends.
     """
-    import torch
-
     from .run import services
     from .run.builders import build_model
     from .run.callbacks import registry_names
+    from .run.checkpoints import load_checkpoint
     from .run.manifest import RunManifest
 
     with RunManifest(cfg, task="eval") as manifest:
         ckpt_path = checkpoint_path(cfg)
         services.prepare(cfg)
-        checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        checkpoint = load_checkpoint(ckpt_path)
         saved = checkpoint.get("hyper_parameters")
         name = registry_names(checkpoint).get("model", cfg.model.name)
         model = build_model(OmegaConf.create({"name": name, **saved}) if saved else cfg.model)
@@ -58,9 +58,13 @@ def checkpoint_path(cfg: DictConfig) -> Path:
     """Return the checkpoint ``cfg.ckpt_path`` names; ``ConfigError`` if unset or missing."""
     if OmegaConf.is_missing(cfg, "ckpt_path") or not cfg.ckpt_path:
         raise ConfigError("ckpt_path is required: evaluate ckpt_path=PATH/TO/checkpoint.ckpt")
+    from .run.checkpoints import is_checkpoint
+
     path = Path(str(cfg.ckpt_path))
-    if not path.is_file():
-        raise MissingCheckpointError(f"ckpt_path={str(path)!r} is not a file")
+    if not is_checkpoint(path):
+        raise MissingCheckpointError(
+            f"ckpt_path={str(path)!r} is not a checkpoint file (or sharded checkpoint folder)"
+        )
     return path
 
 
