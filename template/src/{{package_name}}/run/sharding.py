@@ -64,7 +64,7 @@ def _import(path: str) -> type:
     return target
 
 
-def shard(model: LightningModule, mesh: Any, auto_wrap: Iterable[str], **options: Any) -> int:
+def shard(model: nn.Module, mesh: Any, auto_wrap: Iterable[str], **options: Any) -> int:
     """Apply ``fully_shard`` to the ``auto_wrap`` submodules, then to ``model``; return the count.
 
     Idempotent: a model already sharded is left as it is (Lightning configures the model again
