@@ -349,10 +349,10 @@ def combination_error(backend: Any, python_version: Any) -> str:
     if python not in backend_pythons(backend):
         others = [name for name in table["backends"] if python in backend_pythons(name)]
         versions = ", ".join(backend_pythons(backend))
+        instead = f"one of {', '.join(others)}" if others else "another backend"
         return (
-            f"torch_backend {backend!r} has no wheels for Python {python}: choose "
-            f"{' or '.join(others) if others else 'another backend'}, or go back and answer "
-            f"python_version with one of {versions}."
+            f"torch_backend {backend!r} has no wheels for Python {python}: choose {instead}, "
+            f"or go back and answer python_version with one of {versions}."
         )
     return ""
 
@@ -424,7 +424,8 @@ def _backend_values(name: str, raw: dict[str, Any], python: str) -> dict[str, An
         # Apple's MPS where Lightning finds it (auto), else on the CPU, in full precision.
         "accelerator": "auto",
         "precision": "auto" if is_gpu else "32-true",
-        "pin_memory": kind == "cuda",
+        # Pinned host memory where torch.cuda sees the GPU (NVIDIA and ROCm builds alike).
+        "pin_memory": DEVICE_APIS[kind] == "cuda",
         "ci_torch_index_url": table["backends"]["cpu"]["index_url"],
         # The self-hosted runner gpu.yml runs on; the custom labels go to actionlint's config.
         "gpu_runner_labels": [*GITHUB_RUNNER_LABELS, *x64, *custom_labels] if is_gpu else [],

@@ -227,6 +227,7 @@ def test_derive_rocm(name: str) -> None:
     backend = derived["backend"]
     assert (backend["is_rocm"], backend["is_cuda"], backend["is_gpu"]) == (True, False, True)
     assert backend["device_api"] == "cuda", "ROCm builds answer to torch.cuda"
+    assert backend["pin_memory"] is True, "pinned memory works through torch.cuda too"
     assert backend["rocm_version"] == raw["rocm_version"] == name.removeprefix("rocm")
     assert backend["index_url"] == f"https://download.pytorch.org/whl/{name}"
     # Wheels for Linux x86_64 only: uv takes PyPI's torch elsewhere.

@@ -273,5 +273,5 @@ def test_console_scripts_are_installed(installed_project: InstalledProject) -> N
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "trainer: cpu, ddp, ddp_cpu, default, gpu" in proc.stdout
+    assert "trainer: cpu, ddp, ddp_cpu, default, fsdp, fsdp_cpu, gpu, mps, xpu" in proc.stdout
     assert "experiment: smoke" in proc.stdout

@@ -209,6 +209,15 @@ def test_rendered_files_are_clean_text(variant_project: Path) -> None:
         assert "{%" not in text and "{#" not in text, f"{path.name}: Jinja left unrendered"
 
 
+def test_every_backend_renders_its_own_variant(render_variant) -> None:
+    """No two backends render the same project: the index, at least, tells them apart."""
+    renders = {name: render_variant(name) for name in torch_template.backend_names()}
+    pyprojects = {(root / "pyproject.toml").read_text() for root in renders.values()}
+    assert len(pyprojects) == len(renders)
+    variants = {(root / "src/smoke_project/variant.py").read_text() for root in renders.values()}
+    assert len(variants) == len(renders)
+
+
 def test_dockerignore_keeps_secrets_data_and_checkpoints_out(render_variant) -> None:
     regexes = dockerignore_regexes((render_variant("cpu") / ".dockerignore").read_text())
     for path, ignored in BUILD_CONTEXT:
