@@ -72,6 +72,8 @@ EMAIL_RE = re.compile(
 )
 MAX_NAME_LENGTH = 40
 MAX_PROJECT_NAME_LENGTH = 80
+# A backend's label is one line of the rendered variant.py (LABEL = "..."), 100 columns wide.
+MAX_LABEL_LENGTH = 90
 
 # SPDX expressions for the license question's answers (pyproject's ``license`` field).
 LICENSE_EXPRESSIONS = {
@@ -86,12 +88,40 @@ LICENSE_EXPRESSIONS = {
 UV_VERSION = "0.13.9"
 # Container paths of the named cache volumes; compose, Dockerfile and devcontainer share them.
 CACHE_ROOT = "/cache"
-# Labels of the self-hosted runner of the GPU workflow: GitHub's own, then the project's.
+# Labels of the self-hosted runner of the GPU workflow: GitHub's own, then the project's, by
+# the kind of GPU the runner has (CUDA keeps the plain `gpu` label it always had).
 GITHUB_RUNNER_LABELS = ("self-hosted", "linux")
-GPU_RUNNER_LABELS = ("gpu",)
+GPU_RUNNER_LABELS = {"cuda": ("gpu",), "rocm": ("rocm",), "xpu": ("xpu",)}
 # Their mode in the image: any uid may write (the devcontainer remaps the user's uid), and the
 # sticky bit keeps users from deleting each other's files.
 CACHE_DIR_MODE = "1777"
+
+# The families of torch builds, and the torch namespace each one's devices answer to (ROCm
+# builds report through torch.cuda, with torch.version.hip set).
+KINDS = ("cpu", "cuda", "rocm", "xpu")
+DEVICE_APIS = {"cpu": "cpu", "cuda": "cuda", "rocm": "cuda", "xpu": "xpu"}
+KIND_NAMES = {"cpu": "CPU", "cuda": "NVIDIA CUDA", "rocm": "AMD ROCm", "xpu": "Intel XPU"}
+# Where an index has wheels, as PEP 508 markers (uv's sources take PyPI's torch elsewhere).
+PLATFORM_MARKERS = {
+    "linux": "sys_platform == 'linux'",
+    "linux-x86_64": "sys_platform == 'linux' and platform_machine == 'x86_64'",
+    "windows": "sys_platform == 'win32'",
+    "windows-amd64": "sys_platform == 'win32' and platform_machine == 'AMD64'",
+}
+PLATFORM_NAMES = {
+    "linux": "Linux",
+    "linux-x86_64": "Linux x86_64",
+    "windows": "Windows",
+    "windows-amd64": "Windows x86_64",
+}
+# Container access to the GPU without --privileged: device nodes and the groups owning them.
+# ROCm: /dev/kfd (compute) and /dev/dri (render nodes), groups video and render; XPU: /dev/dri,
+# group render. The render group's id differs between hosts, so it comes from RENDER_GID.
+CONTAINER_DEVICES = {"rocm": ("/dev/kfd", "/dev/dri"), "xpu": ("/dev/dri",)}
+CONTAINER_GROUPS = {"rocm": ("video", "render"), "xpu": ("render",)}
+RENDER_GID_VARIABLE = "RENDER_GID"
+# The NVIDIA-only environment variable for deterministic cuBLAS.
+CUBLAS_WORKSPACE_CONFIG = ":4096:8"
 
 
 @cache
@@ -99,19 +129,13 @@ def load_table(path: Path = TABLE_PATH) -> dict[str, Any]:
     """Read and check the backends table; raise ValueError naming the first inconsistency."""
     with path.open("rb") as handle:
         table = tomllib.load(handle)
-    releases = table["torch"]["releases"]
-    for name, backend in table["backends"].items():
-        lo, hi = _version(backend["torch_min"]), _version(backend["torch_max_exclusive"])
-        if not lo < hi:
-            raise ValueError(f"backend {name!r}: empty torch range")
-        if not any(lo <= _version(r) < hi for r in releases):
-            raise ValueError(f"backend {name!r}: no supported torch release ships it")
-        if backend["gpu_expected"] != bool(backend["cuda_version"]):
-            raise ValueError(f"backend {name!r}: gpu_expected disagrees with cuda_version")
-        if name != "cpu" and name != "cu" + backend["cuda_version"].replace(".", ""):
-            raise ValueError(f"backend {name!r}: name does not match cuda_version")
-    if table["torch"]["default_python"] not in table["torch"]["python_versions"]:
+    torch_table = table["torch"]
+    if torch_table["default_python"] not in torch_table["python_versions"]:
         raise ValueError("default_python is not among python_versions")
+    for name, backend in table["backends"].items():
+        problem = _backend_problem(name, backend, torch_table)
+        if problem:
+            raise ValueError(f"backend {name!r}: {problem}")
     return table
 
 
@@ -176,6 +200,69 @@ def starter_reinclusions(selected: Any, package: str, conf: Any) -> str:
         return ""
     added = [name for name in _selected_starters({"starters": selected}) if name not in before]
     return "\n".join(f"!{path}" for name in added for path in starter_files(name, package))
+
+
+def _backend_problem(name: str, backend: dict[str, Any], torch_table: dict[str, Any]) -> str:
+    """What is inconsistent in one row of the table, empty when nothing is."""
+    kind = backend["kind"]
+    if kind not in KINDS:
+        return f"kind {kind!r} is not one of {', '.join(KINDS)}"
+    if len(backend["label"]) > MAX_LABEL_LENGTH:
+        return f"label is longer than {MAX_LABEL_LENGTH} characters"
+    lo, hi = _version(backend["torch_min"]), _version(backend["torch_max_exclusive"])
+    if not lo < hi:
+        return "empty torch range"
+    if not any(lo <= _version(r) < hi for r in torch_table["releases"]):
+        return "no supported torch release ships it"
+    if backend["gpu_expected"] != (kind != "cpu"):
+        return f"gpu_expected disagrees with kind {kind!r}"
+    if bool(backend["cuda_version"]) != (kind == "cuda"):
+        return f"cuda_version disagrees with kind {kind!r} (set for CUDA rows only)"
+    if bool(backend["rocm_version"]) != (kind == "rocm"):
+        return f"rocm_version disagrees with kind {kind!r} (set for ROCm rows only)"
+    if name != expected_name(backend):
+        return f"name does not match its kind and version (expected {expected_name(backend)!r})"
+    if backend["index_url"] != f"https://download.pytorch.org/whl/{name}":
+        return "index_url is not PyTorch's index of that name"
+    return _facts_problem(kind, backend, torch_table)
+
+
+def _facts_problem(kind: str, backend: dict[str, Any], torch_table: dict[str, Any]) -> str:
+    """What is inconsistent in a row's platforms, Pythons, driver, GPUs and conda build."""
+    platforms = backend["platforms"]
+    unknown = [p for p in platforms if p not in PLATFORM_MARKERS]
+    if not platforms or unknown:
+        return f"platforms {platforms!r}: choose from {', '.join(PLATFORM_MARKERS)}"
+    pythons = backend.get("python_versions", torch_table["python_versions"])
+    if not pythons or not set(pythons) <= set(torch_table["python_versions"]):
+        return "python_versions must be a non-empty subset of [torch].python_versions"
+    if kind == "cuda" and not re.fullmatch(r"\d+(\.\d+)+", backend["min_driver"]):
+        return "min_driver of a CUDA row must be a driver version such as 525.60.13"
+    if kind != "cpu" and not backend["min_driver"]:
+        return "min_driver is empty: say what the host's driver must be"
+    prefixes = {"cpu": None, "cuda": "sm_", "rocm": "gfx", "xpu": None}
+    prefix = prefixes[kind]
+    archs = backend["gpu_archs"]
+    if kind == "cpu" and archs:
+        return "gpu_archs of a CPU row must be empty"
+    if prefix and (not archs or not all(arch.startswith(prefix) for arch in archs)):
+        return f"gpu_archs of a {kind} row must be {prefix}* names"
+    conda = backend["conda_build"]
+    if conda and not conda.startswith(kind):
+        return f"conda_build {conda!r} disagrees with kind {kind!r}"
+    if not backend["index_explicit"] and backend["index_packages"]:
+        return "index_packages is for explicit indexes: a non-explicit index serves them all"
+    return ""
+
+
+def expected_name(backend: dict[str, Any]) -> str:
+    """The backend name its kind and version imply: cpu, cu126, rocm7.2, xpu."""
+    kind = backend["kind"]
+    if kind == "cuda":
+        return "cu" + backend["cuda_version"].replace(".", "")
+    if kind == "rocm":
+        return "rocm" + backend["rocm_version"]
+    return str(kind)
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -304,19 +391,121 @@ def author_name_error(value: Any) -> str:
     return _plain_text_error("author_name", text)
 
 
+def backend_pythons(name: str) -> list[str]:
+    """The Python versions a backend's wheels exist for (the table's list unless narrowed)."""
+    table = load_table()
+    return list(table["backends"][name].get("python_versions", table["torch"]["python_versions"]))
+
+
 def combination_error(backend: Any, python_version: Any) -> str:
     """Message when a backend and a Python version cannot be installed together."""
     table = load_table()
     if backend not in table["backends"]:
         names = ", ".join(table["backends"])
         return f"torch_backend {backend!r} is unknown: choose one of {names}."
-    if str(python_version) not in table["torch"]["python_versions"]:
+    python = str(python_version)
+    if python not in table["torch"]["python_versions"]:
         versions = ", ".join(table["torch"]["python_versions"])
         return (
-            f"python_version {python_version!r} has no torch wheels for backend {backend!r}: "
+            f"python_version {python!r} has no torch wheels for backend {backend!r}: "
             f"choose one of {versions}."
         )
+    if python not in backend_pythons(backend):
+        others = [name for name in table["backends"] if python in backend_pythons(name)]
+        versions = ", ".join(backend_pythons(backend))
+        instead = f"one of {', '.join(others)}" if others else "another backend"
+        return (
+            f"torch_backend {backend!r} has no wheels for Python {python}: choose {instead}, "
+            f"or go back and answer python_version with one of {versions}."
+        )
     return ""
+
+
+def _platform_marker(platforms: list[str]) -> str:
+    """One PEP 508 marker for an index's platforms ('or' of each platform's marker)."""
+    markers = [PLATFORM_MARKERS[platform] for platform in platforms]
+    if len(markers) == 1:
+        return markers[0]
+    return " or ".join(f"({m})" if " and " in m else m for m in markers)
+
+
+def _backend_values(name: str, raw: dict[str, Any], python: str) -> dict[str, Any]:
+    """The derived values of one backend row that template files read as ``backend.*``."""
+    table = load_table()
+    kind = raw["kind"]
+    is_gpu = bool(raw["gpu_expected"])
+    torch_spec = f">={raw['torch_min']},<{raw['torch_max_exclusive']}"
+    platforms = list(raw["platforms"])
+    marker = _platform_marker(platforms)
+    has_conda = bool(raw["conda_build"])
+    devices = list(CONTAINER_DEVICES.get(kind, ()))
+    groups = list(CONTAINER_GROUPS.get(kind, ()))
+    # GitHub's x64 label where the index has no wheels for another Linux machine.
+    x64 = ["x64"] if "linux" not in platforms else []
+    custom_labels = list(GPU_RUNNER_LABELS.get(kind, ()))
+    return {
+        "name": name,
+        "label": raw["label"],
+        "kind": kind,
+        "kind_name": KIND_NAMES[kind],
+        "is_cpu": kind == "cpu",
+        "is_gpu": is_gpu,
+        # NVIDIA CUDA only (ROCm builds use the torch.cuda API too: see device_api).
+        "is_cuda": kind == "cuda",
+        "is_rocm": kind == "rocm",
+        "is_xpu": kind == "xpu",
+        "device_api": DEVICE_APIS[kind],
+        "cuda_version": raw["cuda_version"],
+        "rocm_version": raw["rocm_version"],
+        "min_driver": raw["min_driver"],
+        "gpu_archs": list(raw["gpu_archs"]),
+        "index_name": f"pytorch-{name}",
+        "index_url": raw["index_url"],
+        "index_explicit": bool(raw["index_explicit"]),
+        "index_packages": list(raw["index_packages"]),
+        "platforms": platforms,
+        "platform_names": [PLATFORM_NAMES[platform] for platform in platforms],
+        "platform_marker": marker,
+        "linux_only": all(platform.startswith("linux") for platform in platforms),
+        # A non-explicit index serves every package, so the lock covers its platforms only.
+        "uv_environments": [] if raw["index_explicit"] else [marker],
+        "torch_spec": torch_spec,
+        "torch_min": raw["torch_min"],
+        "torch_max_exclusive": raw["torch_max_exclusive"],
+        "has_conda_build": has_conda,
+        "conda_pytorch_spec": (
+            f"pytorch[version='{torch_spec}',build='{raw['conda_build']}']" if has_conda else ""
+        ),
+        "conda_build": raw["conda_build"],
+        "conda_cuda_version": raw["cuda_version"],
+        "docker_base": f"python:{python}-slim-trixie",
+        "container_devices": devices,
+        "container_groups": groups,
+        # docker run arguments that give a container the GPU, without --privileged.
+        "docker_gpu_args": _docker_gpu_args(kind, devices, groups),
+        "render_gid_variable": RENDER_GID_VARIABLE if "render" in groups else "",
+        # NVIDIA CUDA resolves precision and accelerator at run time; the cpu variant trains on
+        # Apple's MPS where Lightning finds it (auto), else on the CPU, in full precision.
+        "accelerator": "auto",
+        "precision": "auto" if is_gpu else "32-true",
+        # Pinned host memory where torch.cuda sees the GPU (NVIDIA and ROCm builds alike).
+        "pin_memory": DEVICE_APIS[kind] == "cuda",
+        "ci_torch_index_url": table["backends"]["cpu"]["index_url"],
+        # The self-hosted runner gpu.yml runs on; the custom labels go to actionlint's config.
+        "gpu_runner_labels": [*GITHUB_RUNNER_LABELS, *x64, *custom_labels] if is_gpu else [],
+        "custom_runner_labels": custom_labels,
+    }
+
+
+def _docker_gpu_args(kind: str, devices: list[str], groups: list[str]) -> str:
+    """The ``docker run`` flags that give a container this kind of GPU."""
+    if kind == "cuda":
+        return "--gpus all"
+    flags = [f"--device {device}" for device in devices]
+    for group in groups:
+        value = f'"${RENDER_GID_VARIABLE}"' if group == "render" else group
+        flags.append(f"--group-add {value}")
+    return " ".join(flags)
 
 
 def derive(answers: dict[str, Any]) -> dict[str, Any]:
@@ -324,34 +513,8 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
     table = load_table()
     name = answers["torch_backend"]
     python = str(answers["python_version"])
-    raw = table["backends"][name]
-    is_cuda = bool(raw["gpu_expected"])
-    torch_spec = f">={raw['torch_min']},<{raw['torch_max_exclusive']}"
-    versions = table["torch"]["python_versions"]
-    backend = {
-        "name": name,
-        "label": raw["label"],
-        "is_cuda": is_cuda,
-        "cuda_version": raw["cuda_version"],
-        "min_driver": raw["min_driver"],
-        "gpu_archs": list(raw["gpu_archs"]),
-        "index_name": f"pytorch-{name}",
-        "index_url": raw["index_url"],
-        "torch_spec": torch_spec,
-        "torch_min": raw["torch_min"],
-        "torch_max_exclusive": raw["torch_max_exclusive"],
-        "conda_pytorch_spec": f"pytorch[version='{torch_spec}',build='{raw['conda_build']}']",
-        "conda_build": raw["conda_build"],
-        "conda_cuda_version": raw["cuda_version"],
-        "docker_base": f"python:{python}-slim-trixie",
-        "accelerator": "auto" if is_cuda else "cpu",
-        "precision": "auto" if is_cuda else "32-true",
-        "pin_memory": is_cuda,
-        "ci_torch_index_url": table["backends"]["cpu"]["index_url"],
-        # The self-hosted runner gpu.yml runs on; the custom labels go to actionlint's config.
-        "gpu_runner_labels": [*GITHUB_RUNNER_LABELS, *GPU_RUNNER_LABELS] if is_cuda else [],
-        "custom_runner_labels": list(GPU_RUNNER_LABELS) if is_cuda else [],
-    }
+    backend = _backend_values(name, table["backends"][name], python)
+    versions = backend_pythons(name)
     env_vars = {
         "PYTHONUNBUFFERED": "1",
         "PYTHONFAULTHANDLER": "1",
@@ -360,8 +523,8 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "HF_HOME": f"{CACHE_ROOT}/huggingface",
         "UV_CACHE_DIR": f"{CACHE_ROOT}/uv",
     }
-    if is_cuda:
-        env_vars["CUBLAS_WORKSPACE_CONFIG"] = ":4096:8"
+    if backend["is_cuda"]:
+        env_vars["CUBLAS_WORKSPACE_CONFIG"] = CUBLAS_WORKSPACE_CONFIG
     starters = _selected_starters(answers)
     table_of_starters = load_starters()
     return {

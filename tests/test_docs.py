@@ -166,11 +166,16 @@ def test_variants_page_covers_every_backend(pages: dict[str, str]) -> None:
             {"torch_backend": name, "python_version": table["torch"]["default_python"]}
         )["backend"]
         assert f"| `{name}` | {derived['label']} |" in page
-        for value in ("index_url", "torch_spec", "conda_pytorch_spec", "docker_base"):
-            assert f"`{derived[value]}`" in page, f"{name}: {value} missing"
-        if derived["is_cuda"]:
-            assert f"`{derived['min_driver']}`" in page
+        for value in ("index_url", "torch_spec", "docker_base", "min_driver"):
+            assert f"`{derived[value] or '-'}`" in page, f"{name}: {value} missing"
+        if derived["has_conda_build"]:
+            assert f"`{derived['conda_pytorch_spec']}`" in page
+        if derived["gpu_archs"]:
             assert f"`{', '.join(derived['gpu_archs'])}`" in page
+        if derived["is_gpu"]:
+            assert f"`{', '.join(derived['gpu_runner_labels'])}`" in page
+    assert "none: Python and pip, then pip" in page, "ROCm and XPU have no conda-forge build"
+    assert "PYTORCH_ENABLE_MPS_FALLBACK" in page
     for release in table["torch"]["releases"]:
         assert release in page
 

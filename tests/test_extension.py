@@ -6,6 +6,7 @@ call its functions directly, so a wrong table entry or a validator hole fails in
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -13,7 +14,11 @@ import pytest
 from conftest import BACKENDS, torch_template
 from jinja2 import Environment
 
-CUDA_BACKENDS = [name for name in BACKENDS if name != "cpu"]
+TABLE = torch_template.load_table()
+KINDS = {name: TABLE["backends"][name]["kind"] for name in BACKENDS}
+CUDA_BACKENDS = [name for name in BACKENDS if KINDS[name] == "cuda"]
+ROCM_BACKENDS = [name for name in BACKENDS if KINDS[name] == "rocm"]
+GPU_BACKENDS = [name for name in BACKENDS if KINDS[name] != "cpu"]
 TABLE_TEXT = torch_template.TABLE_PATH.read_text()
 
 
@@ -32,8 +37,29 @@ def test_table_loads_and_lists_cpu_first() -> None:
     table = torch_template.load_table()
     assert BACKENDS[0] == "cpu"
     assert set(BACKENDS) == set(table["backends"])
-    assert {"cu126", "cu130"} <= set(BACKENDS)
+    assert {"cu126", "cu130", "rocm7.1", "rocm7.2", "rocm7.14", "xpu"} <= set(BACKENDS)
     assert table["torch"]["default_python"] in table["torch"]["python_versions"]
+
+
+@pytest.mark.parametrize(
+    ("name", "releases"),
+    [
+        ("rocm7.1", ["2.12", "2.13"]),
+        ("rocm7.2", ["2.12", "2.13", "2.14"]),
+        ("rocm7.14", ["2.14"]),
+        ("xpu", ["2.12", "2.13", "2.14"]),
+        ("cu132", ["2.12", "2.13", "2.14"]),
+    ],
+)
+def test_torch_releases_per_index_follow_the_sources(name: str, releases: list[str]) -> None:
+    """rocm7.1 stops at 2.13, rocm7.14 starts at 2.14, cu132 exists from 2.12 (experimental)."""
+    backend = TABLE["backends"][name]
+    lo, hi = (
+        torch_template._version(backend["torch_min"]),
+        torch_template._version(backend["torch_max_exclusive"]),
+    )
+    shipped = [r for r in TABLE["torch"]["releases"] if lo <= torch_template._version(r) < hi]
+    assert shipped == releases
 
 
 def test_every_backend_is_shipped_by_a_supported_torch_release() -> None:
@@ -64,11 +90,28 @@ def edit_table(section: str, **edits: str) -> str:
 BROKEN_TABLES = [
     # (backend named in the error, edits to its section, what the error says)
     ("cu130", {"torch_min": '"2.15"'}, "empty torch range"),
-    ("cu132", {"torch_max_exclusive": '"2.14"'}, "empty torch range"),
+    ("rocm7.14", {"torch_max_exclusive": '"2.14"'}, "empty torch range"),
     ("cu132", {"torch_min": '"2.16"', "torch_max_exclusive": '"2.17"'}, "no supported torch"),
-    ("cu126", {"cuda_version": '""'}, "gpu_expected disagrees"),
-    ("cpu", {"gpu_expected": "true"}, "gpu_expected disagrees"),
+    ("cu126", {"cuda_version": '""'}, "cuda_version disagrees with kind 'cuda'"),
+    ("cpu", {"gpu_expected": "true"}, "gpu_expected disagrees with kind 'cpu'"),
+    ("xpu", {"gpu_expected": "false"}, "gpu_expected disagrees with kind 'xpu'"),
+    ("rocm7.2", {"cuda_version": '"12.6"'}, "cuda_version disagrees with kind 'rocm'"),
+    ("rocm7.2", {"rocm_version": '""'}, "rocm_version disagrees with kind 'rocm'"),
     ("cu130", {"cuda_version": '"13.1"'}, "name does not match"),
+    ("rocm7.1", {"rocm_version": '"7.2"'}, "name does not match"),
+    ("xpu", {"kind": '"rocm"'}, "rocm_version disagrees with kind 'rocm'"),
+    ("cpu", {"kind": '"tpu"'}, "kind 'tpu' is not one of"),
+    ("rocm7.2", {"index_url": '"https://download.pytorch.org/whl/rocm7.1"'}, "index_url"),
+    ("rocm7.2", {"platforms": '["linux-arm64"]'}, "platforms"),
+    ("xpu", {"platforms": "[]"}, "platforms"),
+    ("cu126", {"min_driver": '"latest"'}, "min_driver of a CUDA row"),
+    ("rocm7.14", {"min_driver": '""'}, "min_driver is empty"),
+    ("rocm7.2", {"gpu_archs": '["sm_90"]'}, "gpu_archs of a rocm row"),
+    ("cu130", {"gpu_archs": "[]"}, "gpu_archs of a cuda row"),
+    ("cpu", {"gpu_archs": '["sm_90"]'}, "gpu_archs of a CPU row"),
+    ("xpu", {"conda_build": '"cuda*"'}, "conda_build 'cuda\\*' disagrees with kind 'xpu'"),
+    ("rocm7.14", {"index_packages": '["triton"]'}, "index_packages is for explicit indexes"),
+    ("cpu", {"label": '"' + "x" * 91 + '"'}, "label is longer than 90"),
 ]
 
 
@@ -77,8 +120,17 @@ def test_broken_table_raises_naming_the_backend(
     tmp_path: Path, backend: str, edits: dict[str, str], reason: str
 ) -> None:
     broken = tmp_path / "backends.toml"
-    broken.write_text(edit_table(f"backends.{backend}", **edits))
-    with pytest.raises(ValueError, match=f"backend '{backend}': {reason}"):
+    section = f'backends."{backend}"' if "." in backend else f"backends.{backend}"
+    broken.write_text(edit_table(section, **edits))
+    with pytest.raises(ValueError, match=f"backend '{re.escape(backend)}': {reason}"):
+        torch_template.load_table(broken)
+
+
+def test_python_versions_of_a_backend_must_be_the_tables(tmp_path: Path) -> None:
+    broken = tmp_path / "backends.toml"
+    text = TABLE_TEXT.replace("[backends.xpu]\n", '[backends.xpu]\npython_versions = ["3.9"]\n')
+    broken.write_text(text)
+    with pytest.raises(ValueError, match="backend 'xpu': python_versions"):
         torch_template.load_table(broken)
 
 
@@ -127,10 +179,15 @@ def test_derive_cpu() -> None:
     assert backend["index_url"] == "https://download.pytorch.org/whl/cpu"
     assert backend["torch_spec"] == ">=2.12,<2.15"
     assert backend["conda_pytorch_spec"] == "pytorch[version='>=2.12,<2.15',build='cpu*']"
-    assert backend["accelerator"] == "cpu"
+    # auto: Apple's MPS on a Mac with Apple silicon, the CPU elsewhere; full precision.
+    assert backend["accelerator"] == "auto"
     assert backend["precision"] == "32-true"
     assert backend["pin_memory"] is False
     assert backend["docker_base"] == "python:3.12-slim-trixie"
+    assert (backend["kind"], backend["device_api"], backend["is_gpu"]) == ("cpu", "cpu", False)
+    assert backend["platform_marker"] == "sys_platform == 'linux' or sys_platform == 'win32'"
+    assert backend["gpu_runner_labels"] == backend["custom_runner_labels"] == []
+    assert backend["container_devices"] == backend["container_groups"] == []
     assert "CUBLAS_WORKSPACE_CONFIG" not in derived["env_vars"]
 
 
@@ -152,11 +209,72 @@ def test_derive_cuda(name: str) -> None:
     assert backend["precision"] == "auto"
     assert backend["pin_memory"] is True
     assert derived["env_vars"]["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    assert (backend["is_rocm"], backend["is_xpu"], backend["device_api"]) == (False, False, "cuda")
+    assert backend["gpu_runner_labels"] == ["self-hosted", "linux", "gpu"]
+    assert backend["docker_gpu_args"] == "--gpus all"
+    assert backend["container_devices"] == []
 
 
-def test_cu132_needs_torch_2_14() -> None:
+def test_cu132_exists_from_torch_2_12() -> None:
     derived = torch_template.derive({**ANSWERS, "torch_backend": "cu132"})
-    assert derived["backend"]["torch_spec"] == ">=2.14,<2.15"
+    assert derived["backend"]["torch_spec"] == ">=2.12,<2.15"
+
+
+@pytest.mark.parametrize("name", ROCM_BACKENDS)
+def test_derive_rocm(name: str) -> None:
+    raw = TABLE["backends"][name]
+    derived = torch_template.derive({**ANSWERS, "torch_backend": name})
+    backend = derived["backend"]
+    assert (backend["is_rocm"], backend["is_cuda"], backend["is_gpu"]) == (True, False, True)
+    assert backend["device_api"] == "cuda", "ROCm builds answer to torch.cuda"
+    assert backend["pin_memory"] is True, "pinned memory works through torch.cuda too"
+    assert backend["rocm_version"] == raw["rocm_version"] == name.removeprefix("rocm")
+    assert backend["index_url"] == f"https://download.pytorch.org/whl/{name}"
+    # Wheels for Linux x86_64 only: uv takes PyPI's torch elsewhere.
+    marker = "sys_platform == 'linux' and platform_machine == 'x86_64'"
+    assert backend["platform_marker"] == marker
+    assert backend["linux_only"] is True
+    assert backend["container_devices"] == ["/dev/kfd", "/dev/dri"]
+    assert backend["container_groups"] == ["video", "render"]
+    assert "--privileged" not in backend["docker_gpu_args"]
+    assert "--gpus" not in backend["docker_gpu_args"]
+    assert backend["gpu_runner_labels"] == ["self-hosted", "linux", "x64", "rocm"]
+    assert backend["custom_runner_labels"] == ["rocm"]
+    assert not backend["has_conda_build"]
+    assert backend["conda_pytorch_spec"] == ""
+    assert all(arch.startswith("gfx") for arch in backend["gpu_archs"])
+    assert "CUBLAS_WORKSPACE_CONFIG" not in derived["env_vars"]
+
+
+def test_rocm_index_packages_and_environments() -> None:
+    """rocm7.1/7.2 route triton-rocm to their index; rocm7.14's index serves every package."""
+    for name in ("rocm7.1", "rocm7.2"):
+        backend = torch_template.derive({**ANSWERS, "torch_backend": name})["backend"]
+        assert (backend["index_packages"], backend["index_explicit"]) == (["triton-rocm"], True)
+        assert backend["uv_environments"] == []
+    therock = torch_template.derive({**ANSWERS, "torch_backend": "rocm7.14"})["backend"]
+    assert (therock["index_packages"], therock["index_explicit"]) == ([], False)
+    assert therock["uv_environments"] == [therock["platform_marker"]]
+    assert "gfx906" not in therock["gpu_archs"], "rocm7.14 dropped gfx900 and gfx906"
+
+
+def test_derive_xpu() -> None:
+    derived = torch_template.derive({**ANSWERS, "torch_backend": "xpu"})
+    backend = derived["backend"]
+    assert (backend["is_xpu"], backend["is_cuda"], backend["device_api"]) == (True, False, "xpu")
+    assert backend["index_url"] == "https://download.pytorch.org/whl/xpu"
+    assert backend["platform_marker"] == (
+        "(sys_platform == 'linux' and platform_machine == 'x86_64') or "
+        "(sys_platform == 'win32' and platform_machine == 'AMD64')"
+    )
+    assert backend["linux_only"] is False
+    assert backend["index_packages"] == ["triton-xpu"]
+    assert backend["container_devices"] == ["/dev/dri"]
+    assert backend["container_groups"] == ["render"]
+    assert backend["gpu_runner_labels"] == ["self-hosted", "linux", "x64", "xpu"]
+    assert backend["accelerator"] == "auto"  # Lightning's auto is the CPU: trainer=xpu for the GPU
+    assert backend["pin_memory"] is False
+    assert not backend["has_conda_build"]
 
 
 @pytest.mark.parametrize("name", BACKENDS)
@@ -254,6 +372,30 @@ def test_description_accepts(text: str) -> None:
 @pytest.mark.parametrize("python", ["3.10", "3.14"])
 def test_combination_accepts_every_table_pair(backend: str, python: str) -> None:
     assert torch_template.combination_error(backend, python) == ""
+
+
+def test_a_backend_without_wheels_for_a_python_is_refused_with_what_to_pick(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    narrowed = tmp_path / "backends.toml"
+    narrowed.write_text(
+        TABLE_TEXT.replace(
+            '[backends."rocm7.14"]\n',
+            '[backends."rocm7.14"]\npython_versions = ["3.11", "3.12", "3.13", "3.14"]\n',
+        )
+    )
+    table = torch_template.load_table(narrowed)
+    monkeypatch.setattr(torch_template, "load_table", lambda path=None: table)
+    message = torch_template.combination_error("rocm7.14", "3.10")
+    assert_one_line_fix(message, "torch_backend")
+    assert "no wheels for Python 3.10" in message
+    assert "rocm7.2" in message, "names the backends that have wheels for it"
+    assert "3.11, 3.12, 3.13, 3.14" in message, "and the Pythons this backend has"
+    assert torch_template.combination_error("rocm7.14", "3.11") == ""
+    derived = torch_template.derive(
+        {**ANSWERS, "torch_backend": "rocm7.14", "python_version": "3.11"}
+    )
+    assert derived["ci_python_versions"] == ["3.11", "3.12", "3.13", "3.14"]
 
 
 # --- validators: reject ---------------------------------------------------------------------

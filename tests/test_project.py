@@ -223,7 +223,7 @@ def test_evaluate_prints_test_metrics(
         ("cpu_threads=0", ["Error: cpu_threads=0 is not valid: expected a positive integer"]),
         ("data.batch_size=0", ["Error: data.batch_size=0 is not valid: expected a positive"]),
         ("model.lr=abc", ["Error: model.lr='abc' is not valid: expected a number > 0.0"]),
-        ("ckpt_path=missing.ckpt", ["Error: ckpt_path='missing.ckpt' is not a file"]),
+        ("ckpt_path=missing.ckpt", ["Error: ckpt_path='missing.ckpt' is not a checkpoint file"]),
     ],
 )
 def test_bad_override_fails_readably(
@@ -302,7 +302,7 @@ def test_console_scripts_are_installed(installed_project: InstalledProject) -> N
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "trainer: cpu, ddp, ddp_cpu, default, gpu" in proc.stdout
+    assert "trainer: cpu, ddp, ddp_cpu, default, fsdp, fsdp_cpu, gpu, mps, xpu" in proc.stdout
     assert "experiment: smoke" in proc.stdout
 
 

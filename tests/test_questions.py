@@ -16,7 +16,8 @@ from typing import Any
 import copier
 import pytest
 import yaml
-from conftest import TEMPLATE_ROOT, render, render_answers, torch_template
+from conftest import DEFAULT_ANSWERS, TEMPLATE_ROOT, render, render_answers, torch_template
+from template_repo import commit_all, init_repo, write_snapshot
 
 # (question, bad answer, words the message must contain). Each must be refused before anything
 # is written. Questions with choices are refused by Copier itself ("Invalid choice for ..."),
@@ -42,6 +43,18 @@ INVALID_ANSWERS: list[tuple[str, Any, str]] = [
     ("python_version", "3.9", "Invalid choice for 'python_version'"),
     ("torch_backend", "cu999", "Invalid choice for 'torch_backend'"),
     ("starters", ["video"], "Invalid choice for 'starters'"),
+    # ROCm 6.4's index has no torch 2.12+ wheels; MPS is the cpu backend on a Mac, not a backend.
+    ("torch_backend", "rocm6.4", "Invalid choice for 'torch_backend'"),
+    ("torch_backend", "mps", "Invalid choice for 'torch_backend'"),
+]
+
+# Backends that lack wheels for some Python. No row of today's table does (every index has
+# CPython 3.10-3.14 wheels), so these render a copy of the template whose table narrows one
+# row the way a future one could: (backend, its Pythons, the Python answered, words the message
+# must contain).
+NARROWED_TABLE_ANSWERS: list[tuple[str, list[str], str, str]] = [
+    ("rocm7.14", ["3.11", "3.12", "3.13", "3.14"], "3.10", "choose one of cpu, cu126"),
+    ("xpu", ["3.10", "3.11", "3.12", "3.13"], "3.14", "python_version with one of 3.10"),
 ]
 
 
@@ -67,6 +80,40 @@ def test_invalid_answer_is_refused_with_one_line(
     else:
         assert message.split(": ", 1)[1].startswith(question)
         assert ": type " in message
+    assert not dst.exists(), "a refused answer must not leave a directory behind"
+
+
+@pytest.fixture(scope="module")
+def narrowed_template(tmp_path_factory: pytest.TempPathFactory):
+    """Factory: a git copy of this template whose table lists fewer Pythons for one backend."""
+
+    def _make(backend: str, pythons: list[str]) -> Path:
+        repo = init_repo(tmp_path_factory.mktemp("narrowed") / "torch-template")
+        write_snapshot(repo)
+        table = repo / "extensions" / "backends.toml"
+        header = f'[backends."{backend}"]\n' if "." in backend else f"[backends.{backend}]\n"
+        text = table.read_text()
+        assert header in text, header
+        table.write_text(text.replace(header, f"{header}python_versions = {pythons!r}\n"))
+        commit_all(repo, f"{backend} without some Pythons")
+        return repo
+
+    return _make
+
+
+@pytest.mark.parametrize(("backend", "pythons", "python", "expected"), NARROWED_TABLE_ANSWERS)
+def test_a_backend_without_wheels_for_the_python_is_refused_with_what_to_pick(
+    narrowed_template, tmp_path: Path, backend: str, pythons: list[str], python: str, expected: str
+) -> None:
+    dst = tmp_path / "new-project"
+    answers = {**DEFAULT_ANSWERS, "torch_backend": backend, "python_version": python}
+    with pytest.raises(ValueError, match=re.escape(expected)) as caught:
+        render_answers(dst, answers, template=narrowed_template(backend, pythons))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "question 'torch_backend'" in message
+    assert message.split(": ", 1)[1].startswith(f"torch_backend {backend!r} has no wheels")
+    assert ": choose " in message
     assert not dst.exists(), "a refused answer must not leave a directory behind"
 
 

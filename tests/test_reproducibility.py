@@ -55,8 +55,10 @@ def test_variant_module_holds_the_derived_backend_values(render_variant, backend
     assert constants == {
         "BACKEND": derived["name"],
         "LABEL": derived["label"],
+        "KIND": derived["kind"],
         "IS_CUDA": derived["is_cuda"],
         "CUDA_VERSION": derived["cuda_version"],
+        "ROCM_VERSION": derived["rocm_version"],
         "MIN_DRIVER": derived["min_driver"],
         "GPU_ARCHS": tuple(derived["gpu_archs"]),
         "INDEX_URL": derived["index_url"],
@@ -78,7 +80,7 @@ def test_doctor_judges_this_cpu_torch_per_variant(render_variant, backend: str) 
         assert proc.returncode == 0, proc.stdout
         assert report["healthy"] is True
         assert build["status"] == "ok"
-    else:  # a CUDA project with a CPU wheel: fails, naming the variant's wheel index
+    else:  # a GPU project with a CPU wheel: fails, naming the variant's wheel index
         derived = torch_template.derive({"torch_backend": backend, "python_version": "3.12"})
         assert proc.returncode == 1
         assert build["status"] == "fail"

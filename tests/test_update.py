@@ -536,6 +536,82 @@ def test_no_user_owned_file_depends_on_the_variant(variant_files: set[str]) -> N
     assert {p for p in variant_files if is_user_owned(p)} == set()
 
 
+# --- touring every kind of backend: CPU, CUDA, ROCm, XPU and back -----------------------------
+
+# The backends the tour switches to, in order, from the switched project's cpu.
+TOUR = ("rocm7.2", "xpu", "cu130", "cpu")
+
+
+@dataclass(frozen=True)
+class Tour:
+    """Each stop of the tour: what the switch changed, and whether the project then trained."""
+
+    changed: dict[str, set[str]]
+    trained: dict[str, Path]
+    consistency: dict[str, str]
+    round_trip_diff: str
+
+
+@pytest.fixture(scope="module")
+def tour(switched: Switched, tmp_path_factory: pytest.TempPathFactory) -> Tour:
+    """Switch the project through ``TOUR`` with ``copier update --data torch_backend=...``.
+
+    One editable install into a venv linked to this environment's CPU torch serves every stop
+    (the source is edited in place); each stop trains ``debug=tiny`` with the variant's default
+    trainer on the CPU and runs the project's consistency test.
+    """
+    root = copy_project(switched.root, tmp_path_factory.mktemp("tour") / "smoke-project")
+    start = git(root, "rev-parse", "HEAD").strip()
+    project = install_project(root, tmp_path_factory.mktemp("venv-tour") / "venv", PKG)
+    changed, trained, consistency = {}, {}, {}
+    for backend in TOUR:
+        update(root, copier.VcsRef.CURRENT, data={"torch_backend": backend}, quiet=True)
+        changed[backend] = changed_paths(root)
+        commit_all(root, f"Switch to {backend}")
+        run_dir = tmp_path_factory.mktemp(f"tour-{backend}") / "run"
+        project.run(
+            "-m",
+            f"{PKG}.train",
+            "debug=tiny",
+            "trainer=default",  # the variant's own defaults, on this CPU-only machine
+            "test=false",
+            f"hydra.run.dir={run_dir}",
+        )
+        trained[backend] = run_dir
+        proc = project.run(
+            "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_consistency.py", check=False
+        )
+        consistency[backend] = proc.stdout if proc.returncode else ""
+    round_trip = git(root, "diff", "--stat", start, "HEAD")
+    return Tour(
+        changed=changed, trained=trained, consistency=consistency, round_trip_diff=round_trip
+    )
+
+
+@pytest.mark.slow
+def test_each_switch_rewrites_exactly_the_variant_files(tour: Tour, render_variant) -> None:
+    is_user_owned = user_owned_matcher()
+    before = "cpu"
+    for backend in TOUR:
+        differing = differing_files(render_variant(before), render_variant(backend))
+        assert tour.changed[backend] == {p for p in differing if not is_user_owned(p)}, backend
+        before = backend
+    assert tour.round_trip_diff == "", "back on cpu, the project is as it was"
+
+
+@pytest.mark.slow
+def test_the_project_trains_on_the_cpu_after_each_switch(tour: Tour) -> None:
+    for backend, run_dir in tour.trained.items():
+        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["status"] == "completed", backend
+        assert (run_dir / "checkpoints" / "last.ckpt").is_file(), backend
+
+
+@pytest.mark.slow
+def test_the_files_agree_after_each_switch(tour: Tour) -> None:
+    assert tour.consistency == dict.fromkeys(TOUR, ""), "tests/test_consistency.py failed"
+
+
 # --- the updated project works ----------------------------------------------------------------
 
 

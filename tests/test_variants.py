@@ -209,6 +209,15 @@ def test_rendered_files_are_clean_text(variant_project: Path) -> None:
         assert "{%" not in text and "{#" not in text, f"{path.name}: Jinja left unrendered"
 
 
+def test_every_backend_renders_its_own_variant(render_variant) -> None:
+    """No two backends render the same project: the index, at least, tells them apart."""
+    renders = {name: render_variant(name) for name in torch_template.backend_names()}
+    pyprojects = {(root / "pyproject.toml").read_text() for root in renders.values()}
+    assert len(pyprojects) == len(renders)
+    variants = {(root / "src/smoke_project/variant.py").read_text() for root in renders.values()}
+    assert len(variants) == len(renders)
+
+
 def test_dockerignore_keeps_secrets_data_and_checkpoints_out(render_variant) -> None:
     regexes = dockerignore_regexes((render_variant("cpu") / ".dockerignore").read_text())
     for path, ignored in BUILD_CONTEXT:
@@ -222,9 +231,21 @@ def test_pyproject_pins_torch_to_the_variant_index(variant_project: Path) -> Non
     backend = expected(variant_project)["backend"]
     pyproject = tomllib.loads((variant_project / "pyproject.toml").read_text())
     assert f"torch{backend['torch_spec']}" in pyproject["project"]["dependencies"]
-    index = pyproject["tool"]["uv"]["index"]
-    assert {"name": backend["index_name"], "url": backend["index_url"], "explicit": True} in index
-    assert pyproject["tool"]["uv"]["sources"]["torch"][0]["index"] == backend["index_name"]
+    uv = pyproject["tool"]["uv"]
+    explicit = backend["index_explicit"]
+    assert {"name": backend["index_name"], "url": backend["index_url"], "explicit": explicit} in (
+        uv["index"]
+    )
+    source = {"index": backend["index_name"], "marker": backend["platform_marker"]}
+    assert uv["sources"]["torch"] == [source]
+    # torch's index-only dependencies: direct dependencies (a default group) from the same index.
+    packages = backend["index_packages"]
+    assert pyproject["dependency-groups"].get("torch-index", []) == [
+        f"{package}; {backend['platform_marker']}" for package in packages
+    ]
+    assert {name: uv["sources"][name] for name in packages} == {name: [source] for name in packages}
+    assert ("torch-index" in uv["default-groups"]) == bool(packages)
+    assert uv.get("environments", []) == backend["uv_environments"]
 
 
 def test_dockerfile_carries_the_variant(variant_project: Path) -> None:
@@ -263,6 +284,16 @@ def test_compose_carries_the_variant(variant_project: Path) -> None:
         assert devices == [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]
     else:
         assert devices is None and "deploy" not in service
+    # AMD and Intel GPUs: their device nodes and groups, never privileged mode.
+    assert service.get("devices", []) == values["backend"]["container_devices"]
+    groups = service.get("group_add", [])
+    assert [g if g == "video" else "render" for g in groups] == values["backend"][
+        "container_groups"
+    ]
+    assert "privileged" not in service and "cap_add" not in service
+    if values["backend"]["container_devices"]:
+        assert "${RENDER_GID:-render}" in groups
+        assert "nvidia" not in (variant_project / "compose.yaml").read_text().lower()
 
 
 def test_devcontainer_carries_the_variant(variant_project: Path) -> None:
@@ -279,6 +310,13 @@ def test_devcontainer_carries_the_variant(variant_project: Path) -> None:
         assert config["hostRequirements"] == {"gpu": "optional"}
     else:
         assert "hostRequirements" not in config
+    devices = [arg.removeprefix("--device=") for arg in config["runArgs"] if "--device" in arg]
+    assert devices == values["backend"]["container_devices"]
+    groups = [arg.removeprefix("--group-add=") for arg in config["runArgs"] if "--group-add" in arg]
+    assert len(groups) == len(values["backend"]["container_groups"])
+    if values["backend"]["container_devices"]:
+        assert "--group-add=${localEnv:RENDER_GID:render}" in config["runArgs"]
+        assert "nvidia" not in flat.lower()
     targets = {m.split("target=")[1].split(",")[0] for m in config["mounts"]}
     assert targets == set(values["cache_volumes"].values())
     assert "uv sync" in config["postCreateCommand"]
@@ -295,6 +333,13 @@ def test_conda_environment_carries_the_variant(variant_project: Path) -> None:
     specs = [dep for dep in environment["dependencies"] if isinstance(dep, str)]
     answers = yaml.safe_load((variant_project / ".copier-answers.yml").read_text())
     assert f"python={answers['python_version']}" in specs
+    if not backend["has_conda_build"]:
+        # conda-forge builds no ROCm or XPU torch: Python and pip, and the pip commands to run.
+        assert specs == [f"python={answers['python_version']}", "pip"]
+        text = (variant_project / "environment.yml").read_text()
+        assert "conda-forge has no" in text
+        assert f"--index-url {backend['index_url']}" in text
+        return
     assert backend["conda_pytorch_spec"] in specs
     build = "cuda*" if backend["is_cuda"] else "cpu*"
     assert f"build='{build}'" in backend["conda_pytorch_spec"]
@@ -312,7 +357,12 @@ def test_trainer_defaults_follow_the_variant(variant_project: Path) -> None:
         backend["accelerator"],
         backend["precision"],
     )
-    assert trainer["accelerator"] == ("auto" if backend["is_cuda"] else "cpu")
+    # auto everywhere: a GPU Lightning knows (CUDA, ROCm, Apple's MPS) when there is one, else
+    # the CPU; Intel GPUs need trainer=xpu, which every variant ships.
+    assert trainer["accelerator"] == "auto"
+    assert trainer["precision"] == ("auto" if backend["is_gpu"] else "32-true")
+    for option in ("cpu", "gpu", "mps", "xpu", "fsdp", "fsdp_cpu", "ddp", "ddp_cpu"):
+        assert (configs / "trainer" / f"{option}.yaml").is_file(), option
     # configs/data/ is user-owned, so it cannot follow the variant: pin_memory resolves at run
     # time instead (on exactly when torch sees a CUDA GPU; see utils/hardware.py).
     assert load_yaml(configs, "data/synthetic.yaml")["pin_memory"] == "auto"
@@ -346,21 +396,31 @@ def test_docker_workflow_pushes_only_tags(variant_project: Path) -> None:
         assert builds and all(s["with"]["cache-from"] == "type=gha" for s in builds)
 
 
-def test_gpu_workflow_exists_only_for_cuda(variant_project: Path) -> None:
-    values = expected(variant_project)
+# What gpu.yml runs to see each kind of GPU, and the trainer its tiny training uses.
+GPU_WORKFLOW_COMMANDS = {
+    "cuda": ("nvidia-smi", "torch.cuda.is_available()", "pytest -m gpu", "trainer=gpu"),
+    "rocm": ("/dev/kfd", "amd-smi", "torch.version.hip", "pytest -m gpu", "trainer=gpu"),
+    "xpu": ("/dev/dri", "torch.xpu.is_available()", "doctor --strict", "trainer=xpu"),
+}
+
+
+def test_gpu_workflow_exists_only_for_gpu_variants(variant_project: Path) -> None:
+    backend = expected(variant_project)["backend"]
     path = variant_project / WORKFLOWS / "gpu.yml"
-    assert path.is_file() == values["backend"]["is_cuda"]
+    assert path.is_file() == backend["is_gpu"]
     if not path.is_file():
         return
     workflow = load_yaml(variant_project, WORKFLOWS / "gpu.yml")
     triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
     assert "workflow_dispatch" in triggers and triggers["pull_request"]["types"] == ["labeled"]
     job = workflow["jobs"]["gpu"]
-    assert job["runs-on"] == ["self-hosted", "linux", "gpu"]
+    assert job["runs-on"] == backend["gpu_runner_labels"]
     assert "head.repo.full_name == github.repository" in job["if"], "never runs fork code"
     commands = "\n".join(step.get("run", "") for step in job["steps"])
-    for command in ("nvidia-smi", "uv sync", "pytest -m gpu", "train debug=tiny trainer=gpu"):
+    for command in ("uv sync", "train debug=tiny", *GPU_WORKFLOW_COMMANDS[backend["kind"]]):
         assert command in commands, command
+    if not backend["is_cuda"]:
+        assert "nvidia" not in path.read_text().lower()
 
 
 def test_workflows_pin_actions_and_bound_every_job(variant_project: Path) -> None:
@@ -478,6 +538,35 @@ def test_rendered_consistency_suite_catches_drift(render_variant, tmp_path: Path
     proc = run_consistency_suite(project)
     assert proc.returncode == 1, output(proc)
     for message in ("environment.yml: torch bounds", "Dockerfile: FROM", "gpu.yml belongs"):
+        assert message in proc.stdout, output(proc)
+
+
+def test_rendered_consistency_suite_catches_rocm_drift(render_variant, tmp_path: Path) -> None:
+    """A ROCm project whose compose lost /dev/kfd, whose triton-rocm left the index, whose
+    conda file grew a conda-forge torch and whose GPU runner label changed fails, by file."""
+    project = tmp_path / "drifted"
+    shutil.copytree(render_variant("rocm7.2"), project)
+    replacements = {
+        "compose.yaml": ("      - /dev/kfd\n", ""),
+        "pyproject.toml": (
+            'triton-rocm = [\n    { index = "pytorch-rocm7.2"',
+            'triton-rocm = [\n    { index = "pypi"',
+        ),
+        "environment.yml": ("  - pip\n", "  - pip\n  - pytorch\n"),
+        ".github/actionlint.yaml": ("    - rocm", "    - gpu"),
+    }
+    for name, (old, new) in replacements.items():
+        path = project / name
+        assert old in path.read_text(), name
+        path.write_text(path.read_text().replace(old, new))
+    proc = run_consistency_suite(project)
+    assert proc.returncode == 1, output(proc)
+    for message in (
+        "compose.yaml: devices",
+        "pyproject.toml: triton-rocm must come from pytorch-rocm7.2",
+        "environment.yml: a ROCm or XPU environment holds python and pip only",
+        "actionlint.yaml: the custom labels",
+    ):
         assert message in proc.stdout, output(proc)
 
 

@@ -254,18 +254,42 @@ def _sources(root: Path) -> list[str]:
 
 
 VARIANT_FIELDS: list[tuple[str, str, Callable[[dict[str, Any]], Any]]] = [
-    ("CUDA", "cuda_version", lambda d: d["backend"]["cuda_version"] or "none"),
-    ("Minimum NVIDIA driver (Linux)", "min_driver", lambda d: d["backend"]["min_driver"] or "-"),
+    ("Kind", "kind", lambda d: d["backend"]["kind_name"]),
+    ("CUDA", "cuda_version", lambda d: d["backend"]["cuda_version"] or "-"),
+    ("ROCm", "rocm_version", lambda d: d["backend"]["rocm_version"] or "-"),
+    ("Host driver", "min_driver", lambda d: d["backend"]["min_driver"] or "-"),
     ("GPU architectures", "gpu_archs", lambda d: ", ".join(d["backend"]["gpu_archs"]) or "-"),
     ("torch versions", "torch_spec", lambda d: d["backend"]["torch_spec"]),
     ("Wheel index (uv, pip)", "index_url", lambda d: d["backend"]["index_url"]),
-    ("conda-forge spec", "conda_pytorch_spec", lambda d: d["backend"]["conda_pytorch_spec"]),
+    (
+        "Index used on (PyPI's torch elsewhere)",
+        "platform_names",
+        lambda d: ", ".join(d["backend"]["platform_names"]),
+    ),
+    (
+        "Also from the index (uv)",
+        "index_packages",
+        lambda d: (
+            ", ".join(d["backend"]["index_packages"])
+            or (
+                "every package (lock for these platforms only)"
+                if d["backend"]["uv_environments"]
+                else "-"
+            )
+        ),
+    ),
+    (
+        "conda-forge spec",
+        "conda_pytorch_spec",
+        lambda d: d["backend"]["conda_pytorch_spec"] or "none: Python and pip, then pip",
+    ),
     (
         "conda `cuda-version`",
         "conda_cuda_version",
         lambda d: d["backend"]["conda_cuda_version"] or "-",
     ),
     ("Docker base image", "docker_base", lambda d: d["backend"]["docker_base"]),
+    ("GPU in a container", "docker_gpu_args", lambda d: d["backend"]["docker_gpu_args"] or "-"),
     ("Trainer `accelerator`", "accelerator", lambda d: d["backend"]["accelerator"]),
     ("Trainer `precision`", "precision", lambda d: d["backend"]["precision"]),
     ("DataLoader `pin_memory`", "pin_memory", lambda d: str(d["backend"]["pin_memory"]).lower()),
@@ -275,6 +299,11 @@ VARIANT_FIELDS: list[tuple[str, str, Callable[[dict[str, Any]], Any]]] = [
         lambda d: d["env_vars"].get("CUBLAS_WORKSPACE_CONFIG", "-"),
     ),
     ("CI installs torch from", "ci_torch_index_url", lambda d: d["backend"]["ci_torch_index_url"]),
+    (
+        "GPU workflow runner",
+        "gpu_runner_labels",
+        lambda d: ", ".join(d["backend"]["gpu_runner_labels"]) or "-",
+    ),
 ]
 
 
@@ -326,10 +355,29 @@ def variants_page(root: Path = ROOT) -> str:
         + ", ".join(f"`{key}={value}`" for key, value in common.items())
         + ". CUDA variants add `CUBLAS_WORKSPACE_CONFIG` for deterministic cuBLAS.",
         "",
+        "conda-forge builds PyTorch for the CPU and CUDA only: the `environment.yml` of a ROCm "
+        "or XPU project holds Python and pip, and says to install torch from the backend's "
+        "index with pip, then the project. Nothing here is checked against the wheel indexes "
+        "themselves: they are unreachable where the template's tests run "
+        "([what is verified](../design.md#what-is-verified-and-what-is-only-checked-on-paper)).",
+        "",
         "## How to choose",
         "",
-        "- No NVIDIA GPU, or macOS: `cpu` (on macOS uv and pip take torch from PyPI, whose "
-        "build supports Apple's MPS).",
+        "- No GPU: `cpu`. On a Mac with Apple silicon `cpu` is the one to choose too: uv and pip "
+        "take torch from PyPI there, whose build supports Apple's GPU (MPS), and the default "
+        "`accelerator: auto` trains on it; `trainer=cpu` pins the CPU. MPS lacks some "
+        "operations: they raise `NotImplementedError` unless `PYTORCH_ENABLE_MPS_FALLBACK=1` "
+        "is set, which runs them on the CPU (slower); which operations fall back changes with "
+        "each torch release. MPS has no float64.",
+        "- An AMD GPU (Linux x86_64 only): a `rocm*` backend whose architectures list holds your "
+        "GPU (`rocminfo | grep gfx`) and whose ROCm the host's amdgpu driver supports: "
+        "`rocm7.2` for torch 2.12-2.14 on the 30.x driver, `rocm7.14` (torch 2.14) with the "
+        "31.40 driver, `rocm7.1` only for torch below 2.14. ROCm builds answer to `torch.cuda`, "
+        "so Lightning's `auto`, `trainer=gpu`, `ddp` and `fsdp` use the AMD GPU unchanged. "
+        "Elsewhere (macOS, Windows, Linux on ARM) uv takes PyPI's torch.",
+        "- An Intel GPU (Arc, Core Ultra, Data Center GPU Max): `xpu`, on Linux x86_64 or "
+        "Windows with Intel's GPU driver. Lightning has no XPU accelerator: `accelerator: auto` "
+        "trains on the CPU, and `trainer=xpu` (the project's own accelerator) on the Intel GPU.",
         "- Check the driver with `nvidia-smi`: the *Driver Version* in its header must be at "
         "least the backend's minimum driver above. Within one CUDA major version, NVIDIA's "
         "minor-version compatibility lets the wheels run on any driver that meets that minimum, "

@@ -1,13 +1,15 @@
 """Check that this machine can run the project: ``python -m <package>.doctor [--json] [--strict]``.
 
-Reports Python, the torch build (CPU or CUDA), the GPUs with their memory, the NVIDIA driver
-against the minimum this variant's wheels need, cuDNN, torch's CPU threads and the BLAS,
-LAPACK and OpenMP it was built with, the shared memory DataLoader workers use, the cache
-folders and the settings that affect reproducibility. Prints a table, or JSON with ``--json``.
-Exits 0 when healthy, 1 with a specific fix for each problem. A CUDA variant on a machine
-without a GPU only warns (the project then runs on the CPU); ``--strict`` turns every warning
-into a failure. ``--bench`` also measures, in a few seconds, what this machine delivers
-(``bench.py``): matrix products, host-to-device copies, the configured data loader.
+Reports Python, the torch build (CPU, CUDA, ROCm or XPU), the GPUs with their memory and
+architecture, the NVIDIA driver against the minimum this variant's wheels need, the host's ROCm
+against the wheels' HIP version (where amd-smi or rocm-smi is installed), Intel GPUs, Apple's
+MPS, cuDNN, torch's CPU threads and the BLAS, LAPACK and OpenMP it was built with, the shared
+memory DataLoader workers use, the cache folders and the settings that affect reproducibility.
+Prints a table, or JSON with ``--json``. Exits 0 when healthy, 1 with a specific fix for each
+problem. A GPU variant on a machine without a GPU only warns (the project then runs on the
+CPU); ``--strict`` turns every warning into a failure. ``--bench`` also measures, in a few
+seconds, what this machine delivers (``bench.py``): matrix products, host-to-device copies,
+the configured data loader.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ from . import variant
 OK, INFO, WARN, FAIL = "ok", "info", "warn", "fail"
 PACKAGE = (__package__ or __name__).split(".")[0]
 MIN_SHM_GIB = 1.0
+KIND_NAMES = {"cpu": "CPU", "cuda": "CUDA", "rocm": "ROCm", "xpu": "XPU"}
+INTEL_DRIVER_URL = (
+    "https://www.intel.com/content/www/us/en/developer/articles/tool/"
+    "pytorch-prerequisites-for-intel-gpu.html"
+)
 
 
 @dataclass(frozen=True)
@@ -30,14 +37,26 @@ class Variant:
     """What the project was generated for (``variant.py``), as the checks need it."""
 
     backend: str = variant.BACKEND
-    is_cuda: bool = variant.IS_CUDA
+    kind: str = variant.KIND
     cuda_version: str = variant.CUDA_VERSION
+    rocm_version: str = variant.ROCM_VERSION
     min_driver: str = variant.MIN_DRIVER
     index_url: str = variant.INDEX_URL
     torch_spec: str = variant.TORCH_SPEC
     torch_min: str = variant.TORCH_MIN
     torch_max_exclusive: str = variant.TORCH_MAX_EXCLUSIVE
     python_min: str = variant.PYTHON_MIN
+
+    @property
+    def is_gpu(self) -> bool:
+        """Whether the variant's wheels target a GPU (CUDA, ROCm or XPU)."""
+        return self.kind != "cpu"
+
+    @property
+    def build(self) -> str:
+        """The variant's build as the report names it: 'CUDA 12.6', 'ROCm 7.2', 'XPU', 'CPU'."""
+        version = {"cuda": self.cuda_version, "rocm": self.rocm_version}.get(self.kind, "")
+        return f"{KIND_NAMES[self.kind]} {version}".strip()
 
 
 @dataclass(frozen=True)
@@ -59,6 +78,7 @@ def gather() -> dict[str, Any]:
         "torch": environment.torch_info(),
         "driver": environment.nvidia_driver_version(),
         "cpu": environment.cpu_backends(),
+        "amd": environment.amd_host(),
         "shm": environment.shared_memory(),
         "caches": environment.cache_dirs(),
         "env": environment.determinism_env(),
@@ -74,10 +94,12 @@ def diagnose(facts: dict[str, Any], target: Variant | None = None) -> list[Check
     return [
         _python(facts["python"]["version"], target),
         _torch_version(torch_facts["version"], target),
-        _torch_build(torch_facts.get("cuda"), target),
+        _torch_build(torch_facts, target),
         _gpus(torch_facts, target),
-        *_gpu_archs(torch_facts, target),
-        _driver(facts.get("driver"), torch_facts, target),
+        *_gpu_archs(torch_facts),
+        *_driver(facts, target),
+        *_xpu(torch_facts, target),
+        _mps(torch_facts, facts["env"]),
         _cudnn(torch_facts, target),
         *_cpu(facts.get("cpu")),
         _shm(facts.get("shm")),
@@ -125,16 +147,42 @@ def _torch_version(found: str, target: Variant) -> Check:
     return Check("torch", OK, found)
 
 
-def _torch_build(cuda: str | None, target: Variant) -> Check:
-    build = f"CUDA {cuda}" if cuda else "CPU"
-    if target.is_cuda and not cuda:
-        fix = f"a CUDA {target.cuda_version} project with a CPU-only torch: {_reinstall(target)}"
+def build_of(torch_facts: dict[str, Any]) -> tuple[str, str]:
+    """Return the kind of a torch build and its version: ('rocm', '7.2.53211'), ('cpu', '')."""
+    for kind in ("hip", "cuda", "xpu"):
+        version = torch_facts.get(kind)
+        if version:
+            return ("rocm" if kind == "hip" else kind), str(version)
+    return "cpu", ""
+
+
+def _backend_for(kind: str, version: str) -> str:
+    """Return the variant a build of this kind and version matches, for ``copier update``."""
+    numbers = _version(version)
+    if kind == "cuda" and len(numbers) >= 2:
+        return f"cu{numbers[0]}{numbers[1]}"
+    if kind == "rocm" and len(numbers) >= 2:
+        return f"rocm{numbers[0]}.{numbers[1]}"
+    return kind
+
+
+def _torch_build(torch_facts: dict[str, Any], target: Variant) -> Check:
+    kind, version = build_of(torch_facts)
+    build = f"{KIND_NAMES[kind]} {version}".strip()
+    if kind != target.kind and target.is_gpu:
+        problem = "CPU-only" if kind == "cpu" else f"{KIND_NAMES[kind]}"
+        fix = f"a {target.build} project with a {problem} torch: {_reinstall(target)}"
         return Check("torch build", FAIL, build, fix)
-    if target.is_cuda and _version(cuda or "")[:1] != _version(target.cuda_version)[:1]:
-        fix = f"the project's variant is CUDA {target.cuda_version}: {_reinstall(target)}"
+    if kind != target.kind:
+        fix = (
+            f"a {KIND_NAMES[kind]} build in a CPU project: "
+            f"`copier update --trust --defaults --data torch_backend={_backend_for(kind, version)}`"
+            " to match"
+        )
         return Check("torch build", WARN, build, fix)
-    if not target.is_cuda and cuda:
-        fix = "a CUDA build in a CPU project: `copier update --data torch_backend=cu126` to match"
+    wanted = {"cuda": (target.cuda_version, 1), "rocm": (target.rocm_version, 2)}.get(kind)
+    if wanted and _version(version)[: wanted[1]] != _version(wanted[0])[: wanted[1]]:
+        fix = f"the project's variant is {target.build}: {_reinstall(target)}"
         return Check("torch build", WARN, build, fix)
     return Check("torch build", OK, build)
 
@@ -142,36 +190,53 @@ def _torch_build(cuda: str | None, target: Variant) -> Check:
 def _gpus(torch_facts: dict[str, Any], target: Variant) -> Check:
     devices = torch_facts.get("devices") or []
     if devices:
-        names = "; ".join(
-            f"{d['name']} ({d['memory_gib']} GiB, sm {d['capability']})" for d in devices
-        )
+        names = "; ".join(f"{d['name']} ({d['memory_gib']} GiB, {_arch(d)})" for d in devices)
         return Check("gpus", OK, names)
-    if not target.is_cuda:
-        return Check("gpus", OK, "none (CPU variant)")
-    if not torch_facts.get("cuda"):
-        return Check("gpus", WARN, "none visible", "install a CUDA build of torch first (above)")
-    fix = (
-        "no GPU visible: the project runs on the CPU. Check `nvidia-smi`; in Docker pass "
-        "`--gpus all` (NVIDIA Container Toolkit); check CUDA_VISIBLE_DEVICES"
-    )
+    if target.kind in ("cpu", "xpu"):  # Intel GPUs have their own line
+        return Check("gpus", OK, f"none ({target.build} variant)")
+    if build_of(torch_facts)[0] != target.kind:
+        return Check("gpus", WARN, "none visible", f"install a {target.build} build first (above)")
+    if target.kind == "rocm":
+        fix = (
+            "no AMD GPU visible: the project runs on the CPU. Check `amd-smi list` (or "
+            "`rocm-smi`) and that your user is in the render and video groups; in Docker pass "
+            "--device /dev/kfd --device /dev/dri --group-add video --group-add $RENDER_GID "
+            "(the host's render group id); check HIP_VISIBLE_DEVICES"
+        )
+    else:
+        fix = (
+            "no GPU visible: the project runs on the CPU. Check `nvidia-smi`; in Docker pass "
+            "`--gpus all` (NVIDIA Container Toolkit); check CUDA_VISIBLE_DEVICES"
+        )
     return Check("gpus", WARN, "none visible", fix)
 
 
-def _gpu_archs(torch_facts: dict[str, Any], target: Variant) -> list[Check]:
+def _arch(device: dict[str, Any]) -> str:
+    """Return a device's architecture as the wheels name it (sm_90, gfx942)."""
+    return str(device.get("arch") or "sm_" + device["capability"].replace(".", ""))
+
+
+def _gpu_archs(torch_facts: dict[str, Any]) -> list[Check]:
     archs = set(torch_facts.get("arch_list") or [])
     checks = []
     for device in torch_facts.get("devices") or []:
-        sm = "sm_" + device["capability"].replace(".", "")
-        if archs and sm not in archs:
+        arch = _arch(device)
+        if archs and arch not in archs:
             built = ", ".join(sorted(archs))
-            fix = f"this torch build has kernels for {built} only: choose a variant for {sm}"
-            checks.append(Check(f"gpu {device['index']} arch", FAIL, sm, fix))
+            fix = f"this torch build has kernels for {built} only: choose a variant for {arch}"
+            checks.append(Check(f"gpu {device['index']} arch", FAIL, arch, fix))
     return checks
 
 
-def _driver(found: str | None, torch_facts: dict[str, Any], target: Variant) -> Check:
-    if not target.is_cuda:
-        return Check("nvidia driver", INFO, found or "none (not needed)")
+def _driver(facts: dict[str, Any], target: Variant) -> list[Check]:
+    if target.kind == "rocm":
+        return [_rocm_host(facts.get("amd") or {}, facts["torch"], target)]
+    if target.kind == "cuda":
+        return [_nvidia_driver(facts.get("driver"), facts["torch"], target)]
+    return [Check("nvidia driver", INFO, facts.get("driver") or "none (not needed)")]
+
+
+def _nvidia_driver(found: str | None, torch_facts: dict[str, Any], target: Variant) -> Check:
     if found is None:
         status = WARN if torch_facts.get("cuda_available") else INFO
         return Check("nvidia driver", status, "not found", "install the NVIDIA driver to use a GPU")
@@ -184,13 +249,71 @@ def _driver(found: str | None, torch_facts: dict[str, Any], target: Variant) -> 
     return Check("nvidia driver", OK, f"{found} (>= {target.min_driver})")
 
 
+def _rocm_host(amd: dict[str, Any], torch_facts: dict[str, Any], target: Variant) -> Check:
+    """Judge the host's ROCm (amd-smi, rocm-smi) against the wheels' HIP version."""
+    hip = torch_facts.get("hip") or ""
+    wheels = f"HIP {hip}" if hip else f"ROCm {target.rocm_version} wheels"
+    host = amd.get("rocm")
+    if not amd.get("tool"):
+        value = f"no amd-smi or rocm-smi; {wheels} bring ROCm's user space"
+        fix = f"the host needs the AMD GPU driver: {target.min_driver}"
+        return Check("rocm host", INFO, value, fix)
+    if not host:
+        driver = amd.get("driver") or "unknown"
+        return Check("rocm host", INFO, f"amdgpu driver {driver} ({amd['tool']}); {wheels}")
+    wheel_version = _version(hip or target.rocm_version)[:2]
+    if _version(host)[:2] < wheel_version:
+        fix = (
+            f"the host's ROCm {host} is older than the wheels' {wheels}: upgrade the AMD GPU "
+            f"driver ({target.min_driver}), or switch to a ROCm variant no newer than the host's "
+            "(copier update --trust --defaults --data torch_backend=rocmX.Y)"
+        )
+        return Check("rocm host", WARN, f"ROCm {host} ({amd['tool']})", fix)
+    return Check("rocm host", OK, f"ROCm {host} ({amd['tool']}), {wheels}")
+
+
+def _xpu(torch_facts: dict[str, Any], target: Variant) -> list[Check]:
+    devices = torch_facts.get("xpu_devices") or []
+    if devices:
+        names = "; ".join(f"{d['name']} ({d['memory_gib']} GiB)" for d in devices)
+        hint = "" if target.kind != "xpu" else " (train on it with trainer=xpu)"
+        return [Check("intel gpus", OK, names + hint)]
+    if target.kind != "xpu":
+        return []
+    if not torch_facts.get("xpu"):
+        return [Check("intel gpus", WARN, "none visible", "install the XPU build of torch (above)")]
+    fix = (
+        "torch.xpu.is_available() is false: the project runs on the CPU. Install the Intel GPU "
+        f"driver ({INTEL_DRIVER_URL}); in Docker pass --device /dev/dri --group-add $RENDER_GID "
+        "(the host's render group id), and the image needs Intel's GPU user-space driver "
+        "(README.md, Docker)"
+    )
+    return [Check("intel gpus", WARN, "none visible", fix)]
+
+
+def _mps(torch_facts: dict[str, Any], env: dict[str, str | None]) -> Check:
+    if not torch_facts.get("mps_built"):
+        return Check("mps", INFO, "not in this torch build (Apple silicon Macs only)")
+    if not torch_facts.get("mps_available"):
+        fix = "MPS needs Apple silicon and macOS 14 or later; training runs on the CPU"
+        return Check("mps", INFO, "built, not available", fix)
+    fallback = env.get("PYTORCH_ENABLE_MPS_FALLBACK")
+    if fallback == "1":
+        return Check("mps", OK, "available (accelerator=auto trains on it; CPU fallback on)")
+    fix = (
+        "operations MPS lacks raise NotImplementedError: export PYTORCH_ENABLE_MPS_FALLBACK=1 "
+        "to run them on the CPU (slower), or pin the CPU with trainer=cpu"
+    )
+    return Check("mps", INFO, "available (accelerator=auto trains on it)", fix)
+
+
 def _cudnn(torch_facts: dict[str, Any], target: Variant) -> Check:
     version = torch_facts.get("cudnn")
     if version:
         return Check("cudnn", OK, str(version))
-    if target.is_cuda and torch_facts.get("cuda_available"):
+    if target.kind == "cuda" and torch_facts.get("cuda_available"):
         return Check("cudnn", WARN, "not available", _reinstall(target))
-    return Check("cudnn", INFO, "not available (not needed on the CPU)")
+    return Check("cudnn", INFO, "not available (not needed here)")
 
 
 def _cpu(cpu: dict[str, Any] | None) -> list[Check]:
@@ -242,7 +365,7 @@ def _caches(caches: dict[str, dict[str, Any]]) -> list[Check]:
 def _determinism(env: dict[str, str | None], target: Variant) -> list[Check]:
     hashseed = env.get("PYTHONHASHSEED")
     checks = [Check("PYTHONHASHSEED", INFO, hashseed if hashseed is not None else "unset (random)")]
-    if target.is_cuda:
+    if target.kind == "cuda":
         cublas = env.get("CUBLAS_WORKSPACE_CONFIG")
         shown = cublas or "unset (set at run time by deterministic=true)"
         checks.append(Check("CUBLAS_WORKSPACE_CONFIG", INFO, shown))
@@ -270,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--strict",
         action="store_true",
-        help="fail on warnings too (e.g. a CUDA variant on a machine without a GPU)",
+        help="fail on warnings too (e.g. a GPU variant on a machine without a GPU)",
     )
     parser.add_argument(
         "--bench",

@@ -1,9 +1,10 @@
 """Evaluate a checkpoint: ``python -m <package>.evaluate ckpt_path=PATH [overrides]``.
 
 Rebuilds the model from the hyperparameters saved in the checkpoint (loaded with
-``weights_only=True``), runs ``trainer.test`` on the datamodule's test split and prints the
-metrics. Like training, it writes ``manifest.json`` and ``metrics.json`` into its run
-directory. ``evaluate`` works on a composed config; ``main`` is the command-line entry point.
+``weights_only=True``; a sharded checkpoint folder is consolidated first), runs ``trainer.test``
+on the datamodule's test split and prints the metrics. Like training, it writes ``manifest.json``
+and ``metrics.json`` into its run directory. ``evaluate`` works on a composed config; ``main`` is
+the command-line entry point.
 """
 
 from __future__ import annotations

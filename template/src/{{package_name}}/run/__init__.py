@@ -3,7 +3,8 @@
 - ``services``: set a run up (seeds, threads), build its Trainer, collect and report metrics,
   and turn config errors and signals into exit statuses at the command line.
 - ``builders``: config nodes to objects (models and datamodules through the registry).
-- ``checkpoints``: which checkpoint ``ckpt_path`` (a path, ``last``, ``auto``) means.
+- ``checkpoints``: which checkpoint ``ckpt_path`` (a path, ``last``, ``auto``) means; loading
+  one, sharded or not.
 - ``callbacks``: what every run gets: RNG states in checkpoints, the monitored metric checked,
   LR schedules that follow a changed ``max_epochs``.
 - ``divergence``: a non-finite loss or gradient norm stops training at once (exit status 3).
@@ -22,4 +23,6 @@
 - ``model_card``: ``model_card.md`` beside exported models.
 - ``run_log``: a run directory's curves, metrics and manifest, read back (for reports).
 - ``environment``: facts about the machine and the software, for the manifest and the doctor.
+- ``sharding``: ``trainer=fsdp``'s strategy: FSDP2 for any model, by an auto-wrap policy.
+- ``xpu``: ``trainer=xpu``'s Lightning accelerator for Intel GPUs.
 """

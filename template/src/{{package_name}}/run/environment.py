@@ -25,8 +25,8 @@ CACHE_DIRS = {
     "HF_HOME": "~/.cache/huggingface",
     "UV_CACHE_DIR": "~/.cache/uv",
 }
-# Environment variables that change how reproducible a run is.
-DETERMINISM_VARS = ("PYTHONHASHSEED", "CUBLAS_WORKSPACE_CONFIG")
+# Environment variables that change how reproducible a run is, or where it computes.
+DETERMINISM_VARS = ("PYTHONHASHSEED", "CUBLAS_WORKSPACE_CONFIG", "PYTORCH_ENABLE_MPS_FALLBACK")
 RANK_VARS = ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")
 GIT_TIMEOUT_S = 5
 GIB = 2**30
@@ -63,10 +63,10 @@ def host_info() -> dict[str, Any]:
 
 
 def torch_info(*, devices: bool = True) -> dict[str, Any]:
-    """Describe the torch build (CUDA and cuDNN versions) and, with ``devices``, the GPUs.
+    """Describe the torch build (CUDA, HIP, XPU and cuDNN versions) and, with ``devices``, the GPUs.
 
-    Listing the GPUs initialises CUDA in this process; before forking workers that use CUDA,
-    describe the build only (``devices=False``).
+    Listing the GPUs initialises CUDA (or ROCm, or XPU) in this process; before forking
+    workers that use the GPU, describe the build only (``devices=False``).
     """
     import torch
 
@@ -74,7 +74,11 @@ def torch_info(*, devices: bool = True) -> dict[str, Any]:
     info: dict[str, Any] = {
         "version": torch.__version__,
         "cuda": torch.version.cuda,
+        # ROCm builds set torch.version.hip and report their GPUs through torch.cuda.
+        "hip": getattr(torch.version, "hip", None),
+        "xpu": getattr(torch.version, "xpu", None),
         "cudnn": cudnn,
+        "mps_built": torch.backends.mps.is_built(),
         "num_threads": torch.get_num_threads(),
     }
     if devices:
@@ -82,6 +86,8 @@ def torch_info(*, devices: bool = True) -> dict[str, Any]:
         info["cuda_available"] = cuda_available
         info["arch_list"] = torch.cuda.get_arch_list() if cuda_available else []
         info["devices"] = gpu_devices() if cuda_available else []
+        info["xpu_devices"] = xpu_devices()
+        info["mps_available"] = torch.backends.mps.is_available()
     return info
 
 
@@ -118,18 +124,44 @@ def cpu_backends() -> dict[str, Any]:
 
 
 def gpu_devices() -> list[dict[str, Any]]:
-    """Name, memory and compute capability of every visible CUDA device."""
+    """Name, memory, compute capability and architecture of every visible CUDA or ROCm device.
+
+    ``arch`` is what the wheels' architecture list names: ``sm_90`` for NVIDIA, the
+    ``gcnArchName`` without its feature flags (``gfx942``) for AMD.
+    """
     import torch
 
     devices = []
     for index in range(torch.cuda.device_count()):
         props = torch.cuda.get_device_properties(index)
+        gcn = getattr(props, "gcnArchName", "") if torch.version.hip else ""
         devices.append(
             {
                 "index": index,
                 "name": props.name,
                 "memory_gib": round(props.total_memory / GIB, 1),
                 "capability": f"{props.major}.{props.minor}",
+                "arch": gcn.split(":")[0] if gcn else f"sm_{props.major}{props.minor}",
+            }
+        )
+    return devices
+
+
+def xpu_devices() -> list[dict[str, Any]]:
+    """Name and memory of every Intel GPU torch sees (none without the XPU backend)."""
+    import torch
+
+    xpu = getattr(torch, "xpu", None)
+    if xpu is None or not xpu.is_available():
+        return []
+    devices = []
+    for index in range(xpu.device_count()):
+        props = xpu.get_device_properties(index)
+        devices.append(
+            {
+                "index": index,
+                "name": props.name,
+                "memory_gib": round(props.total_memory / GIB, 1),
             }
         )
     return devices
@@ -142,23 +174,56 @@ def nvidia_driver_version() -> str | None:
         match = re.search(r"Kernel Module\s+(?:for \S+\s+)?(\d+(?:\.\d+)+)", proc_file.read_text())
         if match:
             return match.group(1)
-    smi = shutil.which("nvidia-smi")
-    if smi is None:
+    out = _command_output("nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader")
+    first = (out or "").strip().splitlines()[:1]
+    return first[0].strip() if first else None
+
+
+def amd_host() -> dict[str, str | None]:
+    """Return the host's ROCm and amdgpu driver versions, from ``amd-smi`` or ``rocm-smi``.
+
+    ROCm wheels bring their own ROCm user space, so neither tool is needed to train; where one
+    is installed, its versions tell whether the host's driver is as new as the wheels.
+    """
+    found: dict[str, str | None] = {"tool": None, "rocm": None, "driver": None}
+    amd_smi = _command_output("amd-smi", "version")
+    if amd_smi is not None:
+        found["tool"] = "amd-smi"
+        found["rocm"] = _first_version(r"ROCm version:\s*(\d+(?:\.\d+)+)", amd_smi)
+        found["driver"] = _first_version(r"amdgpu version:\s*(\d+(?:\.\d+)+)", amd_smi)
+        return found
+    rocm_smi = _command_output("rocm-smi", "--showdriverversion")
+    if rocm_smi is not None:
+        found["tool"] = "rocm-smi"
+        found["driver"] = _first_version(r"Driver version:\s*(\d+(?:\.\d+)+)", rocm_smi)
+        info = Path("/opt/rocm/.info/version")
+        if info.is_file():
+            found["rocm"] = _first_version(r"(\d+\.\d+(?:\.\d+)?)", info.read_text())
+    return found
+
+
+def _first_version(pattern: str, text: str) -> str | None:
+    match = re.search(pattern, text)
+    return match.group(1) if match else None
+
+
+def _command_output(name: str, *args: str) -> str | None:
+    """Return what a command on PATH prints; None when it is missing, fails or hangs."""
+    program = shutil.which(name)
+    if program is None:
         return None
     try:
-        out = subprocess.run(
-            [smi, "--query-gpu=driver_version", "--format=csv,noheader"],
+        return subprocess.run(
+            [program, *args],
             capture_output=True,
             text=True,
             timeout=GIT_TIMEOUT_S * 2,
             check=True,
         ).stdout
-    except OSError:  # no git / nvidia-smi
+    except OSError:
         return None
     except subprocess.SubprocessError:  # failed or timed out
         return None
-    first = out.strip().splitlines()[:1]
-    return first[0].strip() if first else None
 
 
 def git_state(path: str | Path) -> dict[str, Any] | None:
@@ -166,7 +231,7 @@ def git_state(path: str | Path) -> dict[str, Any] | None:
     try:
         commit = _git(path, "rev-parse", "HEAD")
         status = _git(path, "status", "--porcelain")
-    except OSError:  # no git / nvidia-smi
+    except OSError:  # no git
         return None
     except subprocess.SubprocessError:  # failed or timed out
         return None

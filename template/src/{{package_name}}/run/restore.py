@@ -16,7 +16,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError, MissingCheckpointError
 from .callbacks import registry_names
-from .checkpoints import CHECKPOINT_DIR
+from .checkpoints import CHECKPOINT_DIR, is_checkpoint
+from .checkpoints import load_checkpoint as load_checkpoint_file
 
 if TYPE_CHECKING:
     from lightning.pytorch import LightningDataModule, LightningModule
@@ -33,17 +34,20 @@ def checkpoint_path(cfg: DictConfig, command: str) -> Path:
     if OmegaConf.is_missing(cfg, "ckpt_path") or not cfg.get("ckpt_path"):
         raise ConfigError(f"ckpt_path is required: {command} ckpt_path=PATH/TO/checkpoint.ckpt")
     path = Path(str(cfg.ckpt_path))
-    if not path.is_file():
-        raise MissingCheckpointError(f"ckpt_path={str(path)!r} is not a file")
+    if not is_checkpoint(path):
+        raise MissingCheckpointError(
+            f"ckpt_path={str(path)!r} is not a checkpoint file (or sharded checkpoint folder)"
+        )
     return path
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load a checkpoint on the CPU with ``weights_only=True``; one line when it is not one."""
-    import torch
+    """Load a checkpoint on the CPU with ``weights_only=True``; one line when it is not one.
 
+    A sharded checkpoint folder (FSDP) is consolidated into one state.
+    """
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = load_checkpoint_file(Path(path))
     except Exception as error:  # a truncated file, or not a checkpoint at all
         raise ConfigError(f"{path}: not a readable checkpoint ({type(error).__name__})") from error
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:

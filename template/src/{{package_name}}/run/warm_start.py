@@ -61,14 +61,17 @@ class WarmStart:
 
 
 def state_dict_of(path: str | Path) -> dict[str, Any]:
-    """Return the weights a file holds: a Lightning checkpoint's ``state_dict``, or a bare one."""
-    import torch
+    """Return the weights a file holds: a Lightning checkpoint's ``state_dict``, or a bare one.
+
+    A sharded checkpoint folder (FSDP) is consolidated first.
+    """
+    from .checkpoints import is_checkpoint, load_checkpoint
 
     source = Path(str(path))
-    if not source.is_file():
+    if not is_checkpoint(source):
         raise MissingCheckpointError(f"init_from={str(path)!r} is not a file")
     try:
-        loaded = torch.load(source, map_location="cpu", weights_only=True)
+        loaded = load_checkpoint(source)
     except Exception as error:
         raise ConfigError(
             f"init_from={str(path)!r} is not a readable checkpoint ({type(error).__name__})"

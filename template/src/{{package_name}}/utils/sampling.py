@@ -95,7 +95,12 @@ class TensorBatchSampler(Sampler[Tensor]):
         return -(-n_indices // self.batch_size)
 
     def __iter__(self) -> Iterator[Tensor]:
-        """Yield this epoch's batches of indices, as tensors."""
+        """Yield this epoch's batches of indices, as tensors.
+
+        The epoch's order is read at the first batch, not when the iterator is made: a resumed
+        run's first iterator is made before Lightning calls ``set_epoch`` on a
+        ``DistributedSampler``, which would otherwise replay epoch 0's order.
+        """
         permutation = getattr(self.sampler, "permutation", None)
         if callable(permutation):  # the whole order as a tensor: no list of Python ints
             order = permutation()
@@ -103,4 +108,4 @@ class TensorBatchSampler(Sampler[Tensor]):
             order = torch.as_tensor(list(self.sampler), dtype=torch.long)
         if self.drop_last:
             order = order[: len(order) - len(order) % self.batch_size]
-        return iter(order.split(self.batch_size))
+        yield from order.split(self.batch_size)
