@@ -45,13 +45,13 @@ def export(cfg: DictConfig) -> dict[str, Any]:
     with RunManifest(cfg, task="export") as manifest:
         ckpt_path = checkpoint_path(cfg, "export")
         formats = chosen_formats(cfg.get("formats"))
+        atol, rtol, samples = tolerances(cfg)
         missing = missing_packages(formats)
         if missing:
             raise ConfigError(
                 f"formats=[{','.join(formats)}]: onnx needs the export extra "
                 f"({', '.join(missing)} missing): uv sync --extra export"
             )
-        atol, rtol, samples = tolerances(cfg)
         services.prepare(cfg)
         checkpoint = load_checkpoint(ckpt_path)
         datamodule = restore_datamodule(cfg, checkpoint)
