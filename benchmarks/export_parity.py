@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from data_throughput import write_images, write_table, write_texts  # noqa: E402
+from data_throughput import write_images, write_table, write_texts
 
 CASES: dict[str, tuple[tuple[str, ...], Any, int]] = {
     # name: (overrides, dataset writer or None, dataset size)
@@ -83,8 +83,7 @@ def measure(package: str, case: str, work: Path) -> dict[str, Any]:
         "export_wall_s": round(wall, 2),
         **{
             entry["format"]: {
-                key: entry[key]
-                for key in ("samples", "max_abs_error", "max_rel_error", "export_s")
+                key: entry[key] for key in ("samples", "max_abs_error", "max_rel_error", "export_s")
             }
             for entry in parity
         },

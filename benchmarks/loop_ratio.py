@@ -17,7 +17,8 @@ Run it with the rendered project's Python (the project installed there)::
   LightningModule whose step is the plain loop's (forward, cross-entropy; the same model,
   weights and optimizer) on the project's own DataLoader. ``lightning_floor_ratio`` (bare /
   plain) is what any Lightning loop costs for this model; the rest of ``loop_ratio`` is what
-  the project adds (callbacks, logger, progress bar, epoch metrics).
+  the project adds (callbacks, logger, progress bar, epoch metrics): ``template_overhead`` is
+  the project's step over the bare Lightning step, per repeat, and its median.
 
 The three alternate ``--repeats`` times, so a busy machine slows them alike. The ratio
 (project / plain) is the framework's cost per step; it compares times from one process, so it
@@ -280,6 +281,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     bare_ms: list[float] = []
     ratios: list[float] = []
     floor_ratios: list[float] = []
+    overheads: list[float] = []
     utilization: dict[str, list[float]] = {"project": [], "plain": []}
     rows: tuple[torch.Tensor, torch.Tensor] | None = None
     with tempfile.TemporaryDirectory(prefix="loop-ratio-") as tmp:
@@ -313,16 +315,19 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             bare_ms.append(seconds["bare"] * 1e3)
             ratios.append(seconds["project"] / seconds["plain"])
             floor_ratios.append(seconds["bare"] / seconds["plain"])
+            overheads.append(seconds["project"] / seconds["bare"])
     return {
         "loop_ratio": statistics.median(ratios),
         "ratio": summarize(ratios),
         "lightning_floor_ratio": statistics.median(floor_ratios),
+        "template_overhead": statistics.median(overheads),
         "project_step_ms": summarize(project_ms),
         "plain_step_ms": summarize(plain_ms),
         "bare_lightning_step_ms": summarize(bare_ms),
         "repeats": {
             "ratio": ratios,
             "lightning_floor_ratio": floor_ratios,
+            "template_overhead": overheads,
             "project_step_ms": project_ms,
             "plain_step_ms": plain_ms,
             "bare_lightning_step_ms": bare_ms,

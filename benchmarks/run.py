@@ -10,9 +10,17 @@
 2. Smoke training: ``python -m <pkg>.train experiment=smoke`` in the installed default project,
    process start to exit, and how long its imports take on their own.
 3. Loop overhead: ``loop_ratio.py`` in the project's venv (step time of the project's loop
-   over a plain PyTorch loop, measured in one process); on CPU, and on CUDA when torch sees
-   a GPU.
-4. The template's own test suite, once (skipped with ``--quick``).
+   over a plain PyTorch loop and over a bare Lightning ``Trainer``, measured in one process);
+   on CPU, and on CUDA when torch sees a GPU. ``template_overhead_<device>`` is the project's
+   step over the bare Trainer's. ``compile=true`` is measured the same way on CPU: its step
+   against the eager step (each over the bare Trainer of its own process), and the time
+   compiling adds to the smoke training.
+4. The rendered project's own suite on the user's path: the default project locked and
+   synced with uv (no extras, torch from a local stand-in index, as the template's tests do),
+   then ``uv run pytest`` and ``uv run pytest -m "not slow"``, timed.
+5. The starters' data throughput (``data_throughput.py --quick`` in a project with every
+   starter): the training loader's rate over indexing the processed cache.
+6. The template's own test suite, once (skipped with ``--quick``).
 
 Times are medians of several runs, with min and max. The result goes to a JSON file and a
 Markdown table (``benchmarks/results/latest.{json,md}`` unless told otherwise).
@@ -38,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(TEMPLATE_ROOT / "extensions"), str(TEMPLATE_ROOT / "scripts")]
+sys.path[:0] = [str(TEMPLATE_ROOT / d) for d in ("extensions", "scripts", "tests")]
 
 import torch_template  # noqa: E402  (the template's extension: its backend table)
 from local_project import SMOKE_ANSWERS, install_editable, render  # noqa: E402
@@ -47,22 +55,38 @@ RESULTS = TEMPLATE_ROOT / "benchmarks" / "results"
 LOOP_RATIO = TEMPLATE_ROOT / "benchmarks" / "loop_ratio.py"
 ANSWERS = SMOKE_ANSWERS
 PACKAGE = ANSWERS["package_name"]
-# Upper bounds: what "fast" means for each headline number.
+# Upper bounds: what "fast" means for each headline number. The render ratio is a guard, not
+# a goal: Copier's own cost per path segment sets its floor (``render_ratio_tree`` compares
+# with a trivial template of the same file tree). The loop ratios have no target: a bare
+# Lightning Trainer alone costs about 1.3x a plain loop (``lightning_floor_ratio``), so what
+# the template adds is judged by ``template_overhead_*``.
 TARGETS = {
-    "render_ratio": 1.5,
+    "render_ratio": 2.0,
     "smoke_wall_s": 20.0,
-    "loop_ratio_cpu": 1.3,
-    "loop_ratio_cuda": 1.3,
+    "template_overhead_cpu": 1.05,
+    "template_overhead_cuda": 1.05,
+    "project_suite_wall_s": 30.0,
+    "project_fast_suite_wall_s": 8.0,
     "suite_wall_s": 600.0,
 }
 REQUIRED_KEYS = (
     "render_ratio",
+    "render_ratio_tree",
     "smoke_wall_s",
     "smoke_import_s",
     "loop_ratio_cpu",
     "loop_ratio_cuda",
+    "template_overhead_cpu",
+    "template_overhead_cuda",
+    "compile_step_ratio_cpu",
+    "compile_s",
+    "project_suite_wall_s",
+    "project_fast_suite_wall_s",
+    "data_throughput",
     "suite_wall_s",
 )
+EVERY_STARTER = ["tabular", "image", "text"]
+DATA_THROUGHPUT = TEMPLATE_ROOT / "benchmarks" / "data_throughput.py"
 # Rich draws its progress bars as in a terminal, so their cost is counted.
 TERMINAL_ENV = {"TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1"}
 JINJA_IN_PATH = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
@@ -251,6 +275,7 @@ def measure_render(work: Path, repeats: int) -> dict[str, Any]:
     return {
         "files": len(files),
         "ratio": round(statistics.median(pooled) / floor_median, 3),
+        "ratio_to_layout_floor": round(statistics.median(pooled) / layout_median, 3),
         "floor_seconds": summarize(times["floor"]),
         "layout_floor_seconds": summarize(times["layout"]),
         "variants": variants,
@@ -292,16 +317,86 @@ def measure_smoke(root: Path, python: Path, work: Path, repeats: int) -> dict[st
 # --- 3. loop ratio ----------------------------------------------------------------------------
 
 
-def measure_loop(root: Path, python: Path, work: Path, device: str, repeats: int) -> dict:
+def measure_loop(
+    root: Path, python: Path, work: Path, device: str, repeats: int, *overrides: str
+) -> dict:
     """Run ``loop_ratio.py`` with the project's python; return its JSON result."""
-    out = work / f"loop-{device}.json"
+    out = work / f"loop-{device}{'-'.join(('', *overrides))}.json"
     command = [str(python), str(LOOP_RATIO), "--package", PACKAGE, "--device", device]
-    run([*command, "--repeats", str(repeats), "--json", str(out)], root, {"PYTEST_ADDOPTS": ""})
+    command += ["--repeats", str(repeats), "--json", str(out), *overrides]
+    run(command, root, {"PYTEST_ADDOPTS": ""})
     result: dict[str, Any] = json.loads(out.read_text())
     return result
 
 
-# --- 4. test suite ----------------------------------------------------------------------------
+def measure_compile(
+    root: Path, python: Path, work: Path, eager: dict[str, Any], repeats: int
+) -> dict[str, Any]:
+    """``compile=true`` on CPU: its step against the eager one, and the time compiling adds.
+
+    Both steps are taken over the bare Lightning step of their own process (so machine load
+    cancels), then divided; the compile time is the smoke training's wall time with
+    ``compile=true`` less without.
+    """
+    compiled = measure_loop(root, python, work, "cpu", repeats, "compile=true")
+    env = {**TERMINAL_ENV, "PYTEST_ADDOPTS": ""}
+    train = [str(python), "-m", f"{PACKAGE}.train", "experiment=smoke"]
+    walls: dict[str, list[float]] = {"eager": [], "compiled": []}
+    for repeat in range(max(2, repeats - 1)):
+        for which, extra in (("eager", []), ("compiled", ["compile=true"])):
+            run_dir = work / f"compile-{which}-{repeat}"
+            walls[which].append(run([*train, *extra, f"hydra.run.dir={run_dir}"], root, env))
+    added = statistics.median(walls["compiled"]) - statistics.median(walls["eager"])
+    return {
+        "step_ratio": round(compiled["template_overhead"] / eager["template_overhead"], 3),
+        "compiled_step_ms": compiled["project_step_ms"],
+        "eager_step_ms": eager["project_step_ms"],
+        "compile_s": round(added, 2),
+        "smoke_wall_s": {which: summarize(values) for which, values in walls.items()},
+    }
+
+
+# --- 4. the project's own suite, on the user's path -------------------------------------------
+
+
+def measure_project_suites(work: Path) -> dict[str, Any]:
+    """``uv run pytest`` and ``uv run pytest -m "not slow"`` in a uv-synced default project."""
+    import user_path
+
+    stand_in = user_path.TorchStandIn.build(work / "torch-index")
+    tools = user_path.tools_dir(work / "user-tools")
+    answers = {**ANSWERS, "torch_backend": "cpu", "lock_dependencies": True}
+    index = torch_template.derive(answers)["backend"]["index_name"]
+    env = user_path.user_environment(tools, **user_path.uv_settings(stand_in, index))
+    root = render(work / "uv-project" / "smoke-project", answers)
+    lock_s = run(["uv", "lock"], root, env)
+    sync_s = run(["uv", "sync", "--locked"], root, env)
+    pytest = ["uv", "run", "pytest", "-q", "-p", "no:cacheprovider"]
+    full = run(pytest, root, env)
+    fast = run([*pytest, "-m", "not slow"], root, env)
+    return {
+        "lock_s": round(lock_s, 1),
+        "sync_s": round(sync_s, 1),
+        "wall_s": round(full, 1),
+        "fast_wall_s": round(fast, 1),
+    }
+
+
+# --- 5. the starters' data throughput ---------------------------------------------------------
+
+
+def measure_throughput(work: Path) -> dict[str, Any]:
+    """``data_throughput.py --quick`` in a project with every starter (a linked venv)."""
+    root = render(work / "starters-project", {**ANSWERS, "starters": EVERY_STARTER})
+    python = install_editable(root, work / "starters-venv")
+    out = work / "throughput.json"
+    command = [str(python), str(DATA_THROUGHPUT), "--package", PACKAGE, "--quick"]
+    run([*command, "--json", str(out)], root, {"PYTEST_ADDOPTS": ""})
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+# --- 6. test suite ----------------------------------------------------------------------------
 
 
 def measure_suite() -> dict[str, Any]:
@@ -334,15 +429,34 @@ def build_report(
     machine: dict[str, Any],
     quick: bool,
     source: dict[str, Any] | None = None,
+    compiled: dict[str, Any] | None = None,
+    project_suites: dict[str, Any] | None = None,
+    throughput: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Headline numbers (``REQUIRED_KEYS``), targets, whether each is met, and the details."""
     cuda = loops.get("cuda")
+
+    def overhead(loop: dict[str, Any] | None) -> float | None:
+        return round(loop["template_overhead"], 3) if loop else None
+
     headline = {
         "render_ratio": render["ratio"],
+        "render_ratio_tree": render.get("ratio_to_layout_floor"),
         "smoke_wall_s": smoke["wall_s"]["median"],
         "smoke_import_s": smoke["import_s"]["median"],
         "loop_ratio_cpu": round(loops["cpu"]["loop_ratio"], 3),
         "loop_ratio_cuda": round(cuda["loop_ratio"], 3) if cuda else None,
+        "template_overhead_cpu": overhead(loops["cpu"]),
+        "template_overhead_cuda": overhead(cuda),
+        "compile_step_ratio_cpu": compiled["step_ratio"] if compiled else None,
+        "compile_s": compiled["compile_s"] if compiled else None,
+        "project_suite_wall_s": project_suites["wall_s"] if project_suites else None,
+        "project_fast_suite_wall_s": project_suites["fast_wall_s"] if project_suites else None,
+        "data_throughput": (
+            {name: round(result["ratio"], 3) for name, result in throughput.items()}
+            if throughput
+            else None
+        ),
         "suite_wall_s": suite["wall_s"] if suite else None,
     }
     met = {
@@ -357,7 +471,15 @@ def build_report(
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": machine,
         "source": source or {},
-        "details": {"render": render, "smoke": smoke, "loop": loops, "suite": suite},
+        "details": {
+            "render": render,
+            "smoke": smoke,
+            "loop": loops,
+            "compile": compiled,
+            "project_suites": project_suites,
+            "throughput": throughput,
+            "suite": suite,
+        },
     }
 
 
@@ -385,10 +507,11 @@ def markdown_table(report: dict[str, Any]) -> str:
         rows.append((f"Render `{name}`", f"{median} ({ratios})", spread, "", ""))
     rows.append(
         (
-            "Render ratio (all variants / flat floor)",
+            "Render ratio (all variants / flat floor; guard)",
             f"{report['render_ratio']:.2f}",
-            f"worst variant {render['ratio_worst']:.2f}",
-            "<= 1.5",
+            f"worst variant {render['ratio_worst']:.2f}; "
+            f"{render.get('ratio_to_layout_floor', float('nan')):.2f} over the same-tree floor",
+            "<= 2.0",
             verdict("render_ratio"),
         )
     )
@@ -420,8 +543,8 @@ def markdown_table(report: dict[str, Any]) -> str:
                 f"Loop ratio {device} (project / plain PyTorch)",
                 steps,
                 ratio[1],
-                "<= 1.3",
-                verdict(f"loop_ratio_{device}"),
+                "",
+                "",
             )
         )
         floor = (
@@ -429,6 +552,67 @@ def markdown_table(report: dict[str, Any]) -> str:
             f"({loop['bare_lightning_step_ms']['median']:.2f} ms/step)"
         )
         rows.append((f"Lightning's floor {device} (bare Trainer / plain)", floor, "", "", ""))
+        overheads = loop["repeats"]["template_overhead"]
+        rows.append(
+            (
+                f"Template overhead {device} (project / bare Trainer)",
+                f"{loop['template_overhead']:.3f}",
+                f"{min(overheads):.3f}-{max(overheads):.3f}",
+                "<= 1.05",
+                verdict(f"template_overhead_{device}"),
+            )
+        )
+    compiled = details.get("compile")
+    if compiled:
+        rows.append(
+            (
+                "`compile=true` step / eager step (CPU)",
+                f"{compiled['step_ratio']:.2f}",
+                f"{compiled['compiled_step_ms']['median']:.2f} vs "
+                f"{compiled['eager_step_ms']['median']:.2f} ms/step",
+                "",
+                "",
+            )
+        )
+        rows.append(
+            (
+                "Time compiling adds to the smoke training",
+                f"{compiled['compile_s']:.1f} s",
+                "",
+                "",
+                "",
+            )
+        )
+    suites = details.get("project_suites")
+    if suites:
+        rows.append(
+            (
+                "Project suite, `uv run pytest` (default answers)",
+                f"{suites['wall_s']:.1f} s",
+                "",
+                "<= 30 s",
+                verdict("project_suite_wall_s"),
+            )
+        )
+        rows.append(
+            (
+                'Project suite, `uv run pytest -m "not slow"`',
+                f"{suites['fast_wall_s']:.1f} s",
+                "",
+                "<= 8 s",
+                verdict("project_fast_suite_wall_s"),
+            )
+        )
+    for name, result in (details.get("throughput") or {}).items():
+        rows.append(
+            (
+                f"Data throughput `{name}` (loader / cached tensors)",
+                f"{result['ratio']:.2f}",
+                f"{result['loader_samples_per_s']} vs {result['direct_samples_per_s']} samples/s",
+                "",
+                "",
+            )
+        )
     suite = details["suite"]
     if suite:
         rows.append(
@@ -490,6 +674,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         loops = {"cpu": measure_loop(root, python, work, "cpu", repeats)}
         if args.device == "auto" and machine_info()["gpu"]:
             loops["cuda"] = measure_loop(root, python, work, "cuda", repeats)
+        print("compile ...", flush=True)
+        compiled = measure_compile(root, python, work, loops["cpu"], repeats)
+        print("the project's suite (uv) ...", flush=True)
+        project_suites = measure_project_suites(work)
+        print("data throughput ...", flush=True)
+        throughput = measure_throughput(work)
     suite = None
     if not args.quick:
         print("test suite ...", flush=True)
@@ -502,6 +692,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         machine=machine_info(),
         quick=args.quick,
         source=source_state(),
+        compiled=compiled,
+        project_suites=project_suites,
+        throughput=throughput,
     )
     write_outputs(report, args.json, args.markdown)
     print(markdown_table(report))

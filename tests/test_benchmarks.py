@@ -17,8 +17,12 @@ import pytest
 from conftest import TEMPLATE_ROOT, InstalledProject, import_file, torch_template
 
 BENCHMARKS = TEMPLATE_ROOT / "benchmarks"
-# benchmarks/run.py's target is 1.3; this fails only on a clear regression, not on noise.
+# A bare Lightning Trainer alone costs about 1.3x a plain loop: this fails only on a clear
+# regression, not on noise.
 MAX_LOOP_RATIO = 2.0
+# benchmarks/run.py's target for the template's overhead over a bare Trainer is 1.05; the
+# guard fails only well above it.
+MAX_TEMPLATE_OVERHEAD = 1.15
 
 
 def load_run_module() -> ModuleType:
@@ -37,6 +41,7 @@ def fake_results() -> dict[str, Any]:
         "render": {
             "files": 90,
             "ratio": 1.4,
+            "ratio_to_layout_floor": 1.2,
             "ratio_worst": 1.45,
             "floor_seconds": stats(0.43),
             "layout_floor_seconds": stats(0.5),
@@ -51,7 +56,19 @@ def fake_results() -> dict[str, Any]:
                 "project_step_ms": stats(2.8),
                 "plain_step_ms": stats(1.75),
                 "bare_lightning_step_ms": stats(2.28),
+                "template_overhead": 1.23,
+                "repeats": {"template_overhead": [1.2, 1.23, 1.3]},
             }
+        },
+        "compiled": {
+            "step_ratio": 0.8,
+            "compiled_step_ms": stats(2.2),
+            "eager_step_ms": stats(2.8),
+            "compile_s": 12.5,
+        },
+        "project_suites": {"sync_s": 3.0, "wall_s": 41.0, "fast_wall_s": 7.5},
+        "throughput": {
+            "tabular": {"ratio": 0.91, "loader_samples_per_s": 910, "direct_samples_per_s": 1000}
         },
         "machine": {
             "cpu_count": 2,
@@ -91,8 +108,17 @@ def test_report_has_the_headline_keys_and_judges_targets(tmp_path: Path) -> None
     assert report["loop_ratio_cpu"] == 1.6
     assert report["loop_ratio_cuda"] is None  # no GPU measured
     assert report["suite_wall_s"] is None  # --quick
-    assert report["met"]["render_ratio"] is True
-    assert report["met"]["loop_ratio_cpu"] is False  # 1.6 > 1.3
+    assert report["render_ratio_tree"] == 1.2
+    assert report["template_overhead_cpu"] == 1.23
+    assert report["template_overhead_cuda"] is None
+    assert (report["compile_step_ratio_cpu"], report["compile_s"]) == (0.8, 12.5)
+    assert (report["project_suite_wall_s"], report["project_fast_suite_wall_s"]) == (41.0, 7.5)
+    assert report["data_throughput"] == {"tabular": 0.91}
+    assert report["met"]["render_ratio"] is True  # 1.4 <= 2.0, the guard
+    assert report["met"]["template_overhead_cpu"] is False  # 1.23 > 1.05
+    assert report["met"]["project_suite_wall_s"] is False  # 41 > 30
+    assert report["met"]["project_fast_suite_wall_s"] is True  # 7.5 <= 8
+    assert "loop_ratio_cpu" not in report["met"]  # no target: Lightning's floor is above 1.3
     assert report["met"]["suite_wall_s"] is None
 
     json_path, markdown_path = tmp_path / "out" / "r.json", tmp_path / "out" / "r.md"
@@ -101,6 +127,13 @@ def test_report_has_the_headline_keys_and_judges_targets(tmp_path: Path) -> None
     table = markdown_path.read_text()
     assert "| Loop ratio cpu (project / plain PyTorch) | 1.60 (2.80 vs 1.75 ms/step)" in table
     assert "| Lightning's floor cpu (bare Trainer / plain) | 1.30 (2.28 ms/step)" in table
+    assert (
+        "| Template overhead cpu (project / bare Trainer) | 1.230 | 1.200-1.300 | <= 1.05 |"
+        in table
+    )
+    assert "| `compile=true` step / eager step (CPU) | 0.80 |" in table
+    assert '| Project suite, `uv run pytest -m "not slow"` | 7.5 s |  | <= 8 s | yes |' in table
+    assert "| Data throughput `tabular` (loader / cached tensors) | 0.91 | 910 vs 1000" in table
     assert "**no**" in table and "not run (--quick)" in table
     assert "2 CPU cores (no GPU)" in table
 
@@ -176,15 +209,12 @@ def test_help_imports_neither_torch_nor_lightning(
     assert not {"torch", "lightning"} & imported
 
 
-@pytest.mark.slow
-def test_training_loop_overhead_stays_close_to_plain_pytorch(
-    installed_project: InstalledProject, tmp_path: Path
-) -> None:
-    out = tmp_path / "loop.json"
-    installed_project.run(
+def measure_loop(project: InstalledProject, out: Path) -> dict[str, Any]:
+    """``loop_ratio.py`` on the CPU: 5 alternating repeats of 100 steps each."""
+    project.run(
         str(BENCHMARKS / "loop_ratio.py"),
         "--package",
-        installed_project.package,
+        project.package,
         "--device",
         "cpu",
         "--warmup",
@@ -192,18 +222,82 @@ def test_training_loop_overhead_stays_close_to_plain_pytorch(
         "--steps",
         "100",
         "--repeats",
-        "3",
+        "5",
         "--json",
         str(out),
         timeout=300,
         env={"PYTEST_ADDOPTS": ""},
     )
-    result = json.loads(out.read_text())
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+@pytest.mark.slow
+def test_training_loop_overhead_stays_close_to_a_bare_trainer(
+    installed_project: InstalledProject, tmp_path: Path
+) -> None:
+    """The medians of two measurements must both be above a limit to fail: a busy machine
+    slows one run of a pair, rarely the same loop in two measurements."""
+    results = [measure_loop(installed_project, tmp_path / "loop.json")]
+    result = results[0]
     assert result["model"] == "mlp_classifier"
     assert result["batch_size"] == 256  # the default data config's
     assert result["project_step_ms"]["median"] > 0 < result["plain_step_ms"]["median"]
-    assert 0 < result["lightning_floor_ratio"] <= MAX_LOOP_RATIO  # a bare Trainer, same work
-    assert result["loop_ratio"] <= MAX_LOOP_RATIO, (
-        f"the project's training step takes {result['loop_ratio']:.2f}x a plain PyTorch step "
-        f"(target 1.3, failing above {MAX_LOOP_RATIO}): {result['repeats']}"
+    if result["template_overhead"] > MAX_TEMPLATE_OVERHEAD or result["loop_ratio"] > MAX_LOOP_RATIO:
+        results.append(measure_loop(installed_project, tmp_path / "again.json"))
+    overhead = min(r["template_overhead"] for r in results)
+    loop_ratio = min(r["loop_ratio"] for r in results)
+    assert 0 < min(r["lightning_floor_ratio"] for r in results) <= MAX_LOOP_RATIO
+    assert loop_ratio <= MAX_LOOP_RATIO, (
+        f"the project's training step takes {loop_ratio:.2f}x a plain PyTorch step "
+        f"(failing above {MAX_LOOP_RATIO}): {[r['repeats'] for r in results]}"
+    )
+    assert overhead <= MAX_TEMPLATE_OVERHEAD, (
+        f"the project's training step takes {overhead:.3f}x a bare Lightning step (target "
+        f"1.05, failing above {MAX_TEMPLATE_OVERHEAD}): {[r['repeats'] for r in results]}"
+    )
+
+
+# --- the GPU check ----------------------------------------------------------------------------
+
+
+def test_gpu_check_tables_its_numbers_for_the_docs() -> None:
+    gpu_check = import_file("benchmarks_gpu_check", BENCHMARKS / "gpu_check.py")
+    report = {
+        "date": "2026-12-02T00:00:00+00:00",
+        "gpu": "NVIDIA H200",
+        "torch": "2.13.0+cu126",
+        "cuda": "12.6",
+        "backend": "cu126",
+        "gpu_tests": {"exit_code": 0, "summary": "9 passed in 30.0s", "wall_s": 31.0},
+        "smoke_training": {"exit_code": 0, "wall_s": 12.0},
+        "loop_ratio_cuda": 1.4,
+        "lightning_floor_ratio_cuda": 1.3,
+        "template_overhead_cuda": 1.077,
+        "step_ms": 1.5,
+        "bf16_step_ms": 1.6,
+        "gpu_utilization_percent": {"project": 35.0, "plain": 50.0},
+        "total_s": 200.0,
+    }
+    table = gpu_check.markdown(report)
+    assert "NVIDIA H200" in table and "`cu126` variant" in table
+    assert "| GPU tests (`pytest -m gpu`) | 9 passed in 30.0s | 31.0 s |" in table
+    assert "| Template overhead (project / bare Trainer) | 1.077 |" in table
+    assert "| Step, bf16-mixed | 1.60 ms |" in table
+
+
+@pytest.mark.skipif(
+    __import__("torch").cuda.is_available(), reason="checks the answer without a GPU"
+)
+def test_gpu_check_without_a_gpu_says_so_in_one_line() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "gpu_check.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert proc.stderr.strip() == (
+        "gpu_check.py: torch sees no CUDA GPU (torch.cuda.is_available() is false)"
     )

@@ -2,8 +2,8 @@
 
 Training writes ``report.html`` into its run directory when it ends (``report: true``). The
 report is one self-contained HTML file: the loss and metric curves from the CSV log (PNG
-images drawn with matplotlib, imported only here, and only when a report is drawn), the final
-metrics, and a summary of the manifest and the config. Given several run directories, the
+drawn as inline SVG by ``run/charts.py``: no plotting library), the final metrics, and a summary
+of the manifest and the config. Given several run directories, the
 command writes one comparison instead, with each metric's curves overlaid, the final metrics
 side by side and the config values that differ between the runs.
 """
@@ -11,21 +11,22 @@ side by side and the config values that differ between the runs.
 from __future__ import annotations
 
 import argparse
-import base64
 import html
-import io
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .run.charts import PALETTE, Line, line_chart
 from .run.run_log import RunRecord, read_run
 
 REPORT_FILE = "report.html"
 # Curves are grouped in panels by the metric's name after the stage: train/loss and val/loss
 # share "loss". Test metrics are single values: the tables show them.
 SKIPPED_PREFIXES = ("test/",)
+# How each stage's curves are drawn.
+DASHES = {"train": "dashed", "val": "solid"}
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
@@ -33,7 +34,7 @@ th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: left; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
 code, pre { background: #f4f4f4; }
 pre { padding: 0.75rem; overflow-x: auto; max-height: 32rem; }
-img { max-width: 100%; }
+.charts { display: flex; flex-wrap: wrap; gap: 0.75rem; }
 .note { color: #666; }
 """
 
@@ -56,46 +57,26 @@ def panels(records: Sequence[RunRecord]) -> dict[str, list[str]]:
     return dict(sorted(grouped.items()))
 
 
-def draw_curves(records: Sequence[RunRecord]) -> bytes | None:
-    """Return a PNG of every panel's curves (one line per run and metric); None without curves."""
-    grouped = panels(records)
-    if not grouped:
-        return None
-    from matplotlib.figure import Figure  # the report's own dependency, imported when drawn
+def draw_curves(records: Sequence[RunRecord]) -> list[str]:
+    """Return one SVG chart per panel: a line per run and metric (empty without curves).
 
-    columns = min(3, len(grouped))
-    rows = -(-len(grouped) // columns)
-    figure = Figure(figsize=(5.2 * columns, 3.6 * rows), layout="constrained")
-    axes = figure.subplots(rows, columns, squeeze=False).flatten()
-    styles = {"train": "--", "val": "-"}
-    for ax, (panel, metrics) in zip(axes, grouped.items(), strict=False):
+    Training curves are dashed and validation curves solid; with several runs, each run has
+    its own colour.
+    """
+    charts = []
+    for panel, metrics in panels(records).items():
+        lines = []
         for index, record in enumerate(records):
-            color = f"C{index % 10}"
-            for metric in metrics:
+            for position, metric in enumerate(metrics):
                 series = record.curves.get(metric)
                 if not series:
                     continue
                 stage = metric.split("/", 1)[0]
+                color = PALETTE[(index if len(records) > 1 else position) % len(PALETTE)]
                 label = metric if len(records) == 1 else f"{record.label}: {metric}"
-                xs, ys = zip(*series, strict=True)
-                ax.plot(
-                    xs,
-                    ys,
-                    styles.get(stage, ":"),
-                    color=color if len(records) > 1 else None,
-                    marker="o" if len(series) < 30 else None,
-                    markersize=3,
-                    label=label,
-                )
-        ax.set_title(panel)
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
-    for ax in axes[len(grouped) :]:
-        ax.set_visible(False)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    return buffer.getvalue()
+                lines.append(Line(label, series, color, DASHES.get(stage, "dotted")))
+        charts.append(line_chart(panel, lines))
+    return charts
 
 
 def render_html(records: Sequence[RunRecord], title: str) -> str:
@@ -167,14 +148,10 @@ def _metrics_table(records: Sequence[RunRecord]) -> str:
 
 
 def _curves(records: Sequence[RunRecord]) -> str:
-    try:
-        image = draw_curves(records)
-    except ImportError:
-        return '<p class="note">Curves need matplotlib: uv sync (it is a dependency).</p>'
-    if image is None:
+    charts = draw_curves(records)
+    if not charts:
         return '<p class="note">No curves: the run has no CSV log (logger: csv).</p>'
-    encoded = base64.b64encode(image).decode("ascii")
-    return f'<img alt="loss and metric curves" src="data:image/png;base64,{encoded}">'
+    return f'<div class="charts">{"".join(charts)}</div>'
 
 
 def _config(records: Sequence[RunRecord]) -> str:

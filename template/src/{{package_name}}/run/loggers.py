@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
+import time
 from pathlib import Path
 
 from lightning.fabric.loggers.logger import rank_zero_experiment
@@ -19,6 +20,8 @@ from omegaconf import DictConfig, open_dict
 # Loggers whose runs are folders <save_dir>/<name>/version_<n>: resuming reuses the newest.
 VERSIONED_LOGGERS = ("CSVLogger", "TensorBoardLogger")
 VERSION_DIR = re.compile(r"version_(\d+)")
+# Rows are written to metrics.csv at most this often during training, and at the end.
+FLUSH_SECONDS = 2.0
 
 
 class AppendingExperimentWriter(ExperimentWriter):
@@ -52,6 +55,24 @@ class AppendingCSVLogger(CSVLogger):
         writer = AppendingExperimentWriter(log_dir=self.log_dir)
         self._experiment = writer
         return writer
+
+    def save(self) -> None:
+        """Write the rows logged so far to ``metrics.csv``, at most every ``FLUSH_SECONDS``.
+
+        Lightning calls ``save`` after every logging step; opening and appending to the file
+        each time costs a share of every step. ``finalize`` (the run's end, however it ends)
+        writes what is left.
+        """
+        now = time.monotonic()
+        if now - getattr(self, "_flushed_at", 0.0) < FLUSH_SECONDS:
+            return
+        self._flushed_at = now
+        super().save()
+
+    def finalize(self, status: str) -> None:
+        """Write every row still held, whatever ``save`` deferred."""
+        self._flushed_at = 0.0
+        super().finalize(status)
 
 
 def continue_logger_versions(logger_cfg: DictConfig | None) -> list[str]:

@@ -147,6 +147,7 @@ def build_trainer(cfg: DictConfig, *, callbacks: Iterable[Callback] = (), **kwar
     from hydra.utils import instantiate
 
     from .builders import instantiate_callbacks, instantiate_loggers
+    from .callback_dispatch import skip_unimplemented_batch_hooks
 
     loggers = instantiate_loggers(cfg.get("logger"))
     configured = instantiate_callbacks(cfg.get("callbacks"), has_logger=bool(loggers))
@@ -158,6 +159,7 @@ def build_trainer(cfg: DictConfig, *, callbacks: Iterable[Callback] = (), **kwar
         precision=precision,
         **kwargs,
     )
+    skip_unimplemented_batch_hooks(trainer.callbacks)  # type: ignore[attr-defined]
     return trainer
 
 

@@ -1,9 +1,9 @@
 """Tuning helpers: ``tune=lr`` and ``tune=batch_size`` run Lightning's ``Tuner`` on the run.
 
 ``tune=lr`` runs the learning-rate finder (``Tuner.lr_find``) and writes ``lr_find.json`` (the
-suggestion and the loss curve) and ``lr_find.png`` (its plot; matplotlib, a dependency of the
-project, is imported only to draw it). ``tune=batch_size`` runs ``Tuner.scale_batch_size`` and
-writes ``batch_size.json``. Both change nothing unless ``tune.apply=true``: without it the run
+suggestion and the loss curve) and, when matplotlib is installed (the ``plots`` extra),
+``lr_find.png``. ``tune=batch_size`` runs ``Tuner.scale_batch_size`` and writes
+``batch_size.json``. Both change nothing unless ``tune.apply=true``: without it the run
 reports the suggestion and trains nothing; with it, training goes on with the suggested value.
 """
 
@@ -77,7 +77,7 @@ def _lr(
         figure.savefig(run_dir / "lr_find.png")  # type: ignore[union-attr]
         result["files"].append(str(run_dir / "lr_find.png"))
     else:
-        log.info("No lr_find.png: the plot needs matplotlib (uv sync installs it).")
+        log.info("No lr_find.png: the plot needs matplotlib (the plots extra).")
     _report("learning rate", suggestion, result)
     return result
 
