@@ -2,9 +2,10 @@
 proven, before and after a ``copier update``.
 
 The user of this test generates a project, deletes the example (its model, datamodule, their
-configs, its experiment and search space, its tests; the starters with their tests), writes a different task (noisy waves of
-three frequencies, a 1-D convolution, other constructor arguments and sizes, another monitored
-metric, SGD with a step schedule), makes it the default in ``train.yaml`` and commits. The
+configs, its experiment and search space, its tests; the starters with their tests), writes a
+different task (noisy waves of three frequencies, a 1-D convolution, other constructor
+arguments and sizes, another monitored metric, SGD with a step schedule), makes it the default
+in ``train.yaml`` and commits. The
 project's own suite then passes, and its contract tests train the new model. A newer template
 release (a template-owned change and a new template-owned test) is then merged in with
 ``copier update``: the suite passes again, new test included.
