@@ -86,7 +86,9 @@ def current_match(relpath: str | Path, pattern: str) -> str:
 # The comment above train.yaml's seed: older wording, and the user's own (a conflict that
 # changes no value the project's own tests check).
 SEED_COMMENT_RE = r"^#[^\n]*\n(?=seed: \d+$)"
-NEW_SEED_COMMENT = current_match(TEMPLATE_CONFIGS / "train.yaml", SEED_COMMENT_RE).rstrip("\n")
+NEW_SEED_COMMENT = current_match(TEMPLATE_CONFIGS / "train.yaml.jinja", SEED_COMMENT_RE).rstrip(
+    "\n"
+)
 OLD_SEED_COMMENT = "# Seed of every random generator (torch-template 0.0.1 wording)."
 USER_SEED_COMMENT = "# Seed: 42 is fine; 7 did worse on my data (see notes/ideas.md)."
 # A pyproject line the template changed and the user did not.
@@ -139,7 +141,7 @@ def make_older_state(repo: Path) -> None:
     # 2. A template-owned line the user does not touch (clean 3-way merge).
     replace_once(repo / "template/pyproject.toml.jinja", LINE_LENGTH_RE, OLD_LINE_LENGTH)
     # 3. A template-owned line the user changes too (conflict).
-    replace_once(configs / "train.yaml", SEED_COMMENT_RE, OLD_SEED_COMMENT + "\n")
+    replace_once(configs / "train.yaml.jinja", SEED_COMMENT_RE, OLD_SEED_COMMENT + "\n")
     # 4. A dependency bound the template changed since: a locked project is re-locked.
     replace_once(repo / "template/pyproject.toml.jinja", NEW_NUMPY_RE, OLD_NUMPY)
     # 5. A user-owned file the template changed since: the update must not touch it.
