@@ -14,7 +14,8 @@
   (``debug=memory``).
 - ``interrupts``: SIGTERM and Ctrl-C stop after the current batch with a checkpoint.
 - ``loggers``: a CSV logger that continues a resumed run's file; logger versions on resume;
-  MLflow on the project's one store.
+  W&B's run ended with the run (a sweep's jobs each get their own).
+- ``mlflow_store``: MLflow on the project's one store.
 - ``hyperparameters``: the run's hyperparameters, logged once under names that cannot
   collide (``seed``, ``model/*``, ``data/*``).
 - ``manifest``: ``manifest.json``, what a run was and how far it got.
