@@ -8,19 +8,18 @@ and tags it. ``release_tag_problems`` checks the tags of a repository against it
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
+from release_notes import UNRELEASED, changelog_releases, unreleased_entries
+
+__all__ = ["changelog_releases", "unreleased_entries"]  # re-exported for the test modules
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 # What a template release consists of (everything Copier reads; docs and tests are not needed).
 SNAPSHOT_PATHS = ("copier.yml", "extensions", "template", "migrations", "tasks")
-UNRELEASED = "Unreleased"
-# "## Unreleased", "## 0.1.0 - 2026-11-22", "## [0.2.0] - ..."
-HEADING_RE = re.compile(r"^## \[?(?P<name>[^\]\s]+)\]?(?:\s+-\s+(?P<date>\S+))?\s*$")
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -75,28 +74,6 @@ def commit_release(repo: Path, version: str) -> str:
     commit = commit_all(repo, f"Release {version}")
     git(repo, "tag", "--annotate", version, "-m", f"Release {version}")
     return commit
-
-
-def changelog_releases(text: str) -> list[str]:
-    """The second-level headings of a CHANGELOG, top to bottom (``Unreleased`` included)."""
-    names = []
-    for line in text.splitlines():
-        match = HEADING_RE.match(line)
-        if match:
-            names.append(match["name"])
-    return names
-
-
-def unreleased_entries(text: str) -> list[str]:
-    """The non-blank lines of the ``## Unreleased`` section."""
-    lines, inside = [], False
-    for line in text.splitlines():
-        if line.startswith("## "):
-            inside = bool(HEADING_RE.match(line)) and UNRELEASED in line
-            continue
-        if inside and line.strip() and not line.lstrip().startswith("<!--"):
-            lines.append(line)
-    return lines
 
 
 def changelog_problems(text: str) -> list[str]:
