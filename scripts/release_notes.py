@@ -47,12 +47,8 @@ def unreleased_entries(text: str) -> list[str]:
     ]
 
 
-def release_notes(text: str, version: str) -> str:
-    """The ``## <version>`` section's text; ``ValueError`` (one line) when it cannot be released.
-
-    A release needs its own non-empty section, and nothing left under Unreleased: a tag on a
-    commit with unreleased entries would publish notes that miss them.
-    """
+def section_notes(text: str, version: str) -> str:
+    """The ``## <version>`` section's text; ``ValueError`` (one line) when missing or empty."""
     if version not in changelog_releases(text):
         raise ValueError(
             f"CHANGELOG.md has no '## {version}' section: add what {version} changes (or tag "
@@ -61,12 +57,20 @@ def release_notes(text: str, version: str) -> str:
     notes = "\n".join(section_lines(text, version)).strip()
     if not notes:
         raise ValueError(f"CHANGELOG.md's '## {version}' section is empty: say what it changes")
+    return notes + "\n"
+
+
+def release_notes(text: str, version: str) -> str:
+    """What a release of ``version`` publishes: its section, once nothing is left unreleased.
+
+    A tag on a commit with entries under Unreleased would publish notes that miss them.
+    """
     if unreleased_entries(text):
         raise ValueError(
             f"CHANGELOG.md has entries under '## {UNRELEASED}': move them into '## {version}' "
             "before tagging"
         )
-    return notes + "\n"
+    return section_notes(text, version)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 import yaml
 from conftest import TEMPLATE_ROOT, torch_template
-from release_notes import changelog_releases, release_notes, section_lines
+from release_notes import (
+    UNRELEASED,
+    changelog_releases,
+    release_notes,
+    section_lines,
+    section_notes,
+    unreleased_entries,
+)
 from test_variants import PINNED_ACTION_RE, WORKFLOWS, actionlint, assert_schema, zizmor
 
 CHANGELOG = (TEMPLATE_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
@@ -117,34 +124,42 @@ def test_the_release_publishes_the_notes_of_the_pushed_tag() -> None:
 
 # --- scripts/release_notes.py: what the release workflow publishes ---------------------------
 
-RELEASES = [name for name in changelog_releases(CHANGELOG) if name != "Unreleased"]
+RELEASES = [name for name in changelog_releases(CHANGELOG) if name != UNRELEASED]
+# The CHANGELOG as on a release commit: nothing under Unreleased.
+RELEASED = "\n".join(
+    line for line in CHANGELOG.splitlines() if line not in set(unreleased_entries(CHANGELOG))
+)
 
 
 @pytest.mark.parametrize("version", RELEASES)
 def test_release_notes_are_the_versions_changelog_section(version: str) -> None:
-    notes = release_notes(CHANGELOG, version)
+    notes = section_notes(CHANGELOG, version)
     assert notes == "\n".join(section_lines(CHANGELOG, version)).strip() + "\n"
     assert "\n## " not in notes, "one section, not the next ones"
     assert notes.strip(), version
 
 
-def test_the_script_prints_the_notes_as_the_workflow_runs_it() -> None:
+def test_the_script_prints_the_notes_as_the_workflow_runs_it(tmp_path: Path) -> None:
+    changelog = tmp_path / "CHANGELOG.md"
+    changelog.write_text(RELEASED, encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, "scripts/release_notes.py", RELEASES[-1]],
+        [sys.executable, "scripts/release_notes.py", RELEASES[0], "--changelog", str(changelog)],
         cwd=TEMPLATE_ROOT,
         capture_output=True,
         text=True,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == release_notes(CHANGELOG, RELEASES[-1])
+    assert (
+        proc.stdout == release_notes(RELEASED, RELEASES[0]) == section_notes(CHANGELOG, RELEASES[0])
+    )
 
 
 @pytest.mark.parametrize(
     ("text", "version", "problem"),
     [
-        (CHANGELOG, "99.0.0", "no '## 99.0.0' section"),
-        (CHANGELOG, f"v{RELEASES[-1]}", f"no '## v{RELEASES[-1]}' section"),
+        (RELEASED, "99.0.0", "no '## 99.0.0' section"),
+        (RELEASED, f"v{RELEASES[-1]}", f"no '## v{RELEASES[-1]}' section"),
         ("## Unreleased\n\n## 1.0.0 - 2026-01-01\n\n## 0.9.0\n\n- x\n", "1.0.0", "is empty"),
         ("## Unreleased\n\n- a fix\n\n## 1.0.0 - 2026-01-01\n\n- x\n", "1.0.0", "Unreleased"),
     ],
