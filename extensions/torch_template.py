@@ -123,6 +123,29 @@ RENDER_GID_VARIABLE = "RENDER_GID"
 # The NVIDIA-only environment variable for deterministic cuBLAS.
 CUBLAS_WORKSPACE_CONFIG = ":4096:8"
 
+# The experiment trackers a project can log to by default (the `tracker` question). Each is a
+# logger config of the project (configs/logger/<name>.yaml) and, but for csv, the optional
+# dependency that config needs: the chosen one joins the project's dependencies, the others
+# stay extras. MLflow from 3.7: SQLite is its default backend store there and the file store
+# is in maintenance mode (MLflow 3.7.0 release notes); the project's mlflow config uses a
+# SQLite store of its own. TensorBoard 2.16 and wandb 0.17 are the oldest releases the
+# project's loggers were tested with when these bounds were set.
+TRACKERS: dict[str, dict[str, str]] = {
+    "csv": {"title": "CSV files in each run directory (nothing to install)", "pip": ""},
+    "tensorboard": {"title": "TensorBoard event files", "pip": "tensorboard>=2.16"},
+    "mlflow": {"title": "MLflow, one store for the whole project", "pip": "mlflow>=3.7"},
+    "wandb": {"title": "Weights & Biases (offline until you log in)", "pip": "wandb>=0.17"},
+}
+# Where the mlflow config's store lives, below the project's log directory, and the port of the
+# compose service that serves it (MLflow's default port).
+MLFLOW_STORE = "mlflow.db"
+MLFLOW_PORT = 5000
+# The template-update workflow: when it looks for a new template release (weekly, Monday 06:17
+# UTC: off the hour, as GitHub asks of scheduled workflows) and the Copier it runs.
+TEMPLATE_UPDATE_CRON = "17 6 * * 1"
+COPIER_REQUIREMENT = "copier>=9.5,<10"
+COPIER_EXTENSIONS_REQUIREMENT = "copier-template-extensions>=0.3.4"
+
 
 @cache
 def load_table(path: Path = TABLE_PATH) -> dict[str, Any]:
@@ -162,6 +185,36 @@ def _selected_starters(answers: dict[str, Any]) -> list[str]:
     if isinstance(chosen, str):
         chosen = [chosen]
     return [name for name in load_starters() if name in chosen]
+
+
+def tracker_choices() -> dict[str, str]:
+    """Question choices for ``tracker``: label -> key."""
+    return {f"{name}: {tracker['title']}": name for name, tracker in TRACKERS.items()}
+
+
+def _tracker_values(name: str) -> dict[str, Any]:
+    """The derived values of the chosen tracker that template files read as ``tracker.*``."""
+    requirement = TRACKERS[name]["pip"]
+    return {
+        "name": name,
+        "title": TRACKERS[name]["title"],
+        # The logger config train.yaml picks by default.
+        "logger": name,
+        # Added to the project's dependencies (empty for csv, which needs nothing more).
+        "requirement": requirement,
+        "is_csv": name == "csv",
+        "is_mlflow": name == "mlflow",
+        "is_tensorboard": name == "tensorboard",
+        "is_wandb": name == "wandb",
+    }
+
+
+def _flag(answers: dict[str, Any], name: str) -> bool:
+    """A yes/no answer (Copier gives a bool; a string comes from a hand-written answers file)."""
+    value = answers.get(name, True)
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "yes", "y", "1", "on"}
+    return bool(value)
 
 
 def starter_files(starter: str, package: str) -> list[str]:
@@ -527,7 +580,38 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         env_vars["CUBLAS_WORKSPACE_CONFIG"] = CUBLAS_WORKSPACE_CONFIG
     starters = _selected_starters(answers)
     table_of_starters = load_starters()
+    tracker = _tracker_values(str(answers.get("tracker") or "csv"))
+    containers, conda_env, ci = (_flag(answers, q) for q in ("containers", "conda_env", "ci"))
     return {
+        "tracker": tracker,
+        # Optional dependencies of the loggers the project ships beside the chosen one.
+        "tracker_extras": {
+            name: [values["pip"]]
+            for name, values in TRACKERS.items()
+            if values["pip"] and name != tracker["name"]
+        },
+        # The files that restate the compute variant, as the README names them.
+        "variant_files": [
+            *(["the Dockerfile", "`compose.yaml`", "the devcontainer"] if containers else []),
+            *(["`environment.yml`"] if conda_env else []),
+            *(["the CI workflows"] if ci else []),
+        ],
+        "has_containers": containers,
+        "has_conda_env": conda_env,
+        "has_ci": ci,
+        # compose.yaml's `mlflow` service: `mlflow server` on the project's store.
+        "mlflow_service": containers and tracker["is_mlflow"],
+        "mlflow_store": MLFLOW_STORE,
+        "mlflow_port": MLFLOW_PORT,
+        # What Dependabot keeps fresh: the workflows' actions, the images, uv.lock.
+        "dependabot_ecosystems": [
+            *(["github-actions"] if ci else []),
+            *(["docker"] if containers else []),
+            "uv",
+        ],
+        "template_update_cron": TEMPLATE_UPDATE_CRON,
+        "copier_requirement": COPIER_REQUIREMENT,
+        "copier_extensions_requirement": COPIER_EXTENSIONS_REQUIREMENT,
         "starters_selected": starters,
         "starter_dependencies": [
             dep for name in starters for dep in table_of_starters[name]["dependencies"]
@@ -564,6 +648,7 @@ class TorchTemplateExtension(Extension):
         environment.globals["tt_python_choices"] = python_choices()
         environment.globals["tt_default_python"] = load_table()["torch"]["default_python"]
         environment.globals["tt_starter_choices"] = starter_choices()
+        environment.globals["tt_tracker_choices"] = tracker_choices()
         environment.filters["tt_starter_reinclusions"] = starter_reinclusions
         environment.filters["tt_default_package_name"] = default_package_name
         environment.filters["tt_project_name_error"] = project_name_error
@@ -581,7 +666,17 @@ except ImportError:  # pragma: no cover - exercised only outside the test enviro
 
 
 # Every answer ``derive`` reads: the hook's cache key.
-DERIVE_INPUTS = ("torch_backend", "python_version", "project_name", "license", "starters")
+DERIVE_INPUTS = (
+    "torch_backend",
+    "python_version",
+    "project_name",
+    "license",
+    "starters",
+    "tracker",
+    "containers",
+    "conda_env",
+    "ci",
+)
 
 
 @lru_cache(maxsize=64)

@@ -19,6 +19,7 @@ from typing import Any
 import copier
 import pytest
 import torch_template  # the extension (extensions/ is on pytest's pythonpath)
+import yaml
 from local_project import (
     RUNNING_PYTHON,
     SMOKE_ANSWERS,
@@ -65,16 +66,39 @@ def _isolated_copier_settings(tmp_path_factory: pytest.TempPathFactory) -> Itera
             os.environ[key] = value
 
 
+# The questions that choose the project's parts, and their defaults (copier.yml's).
+COPIER_YML = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text(encoding="utf-8"))
+CHOICES = ("tracker", "containers", "conda_env", "ci")
+CHOICE_DEFAULTS: dict[str, Any] = {name: COPIER_YML[name]["default"] for name in CHOICES}
+
+
+def render_label(backend: str, choices: dict[str, Any]) -> str:
+    """A short name for an answer set: ``cpu``, ``cu126-mlflow-no-ci``."""
+    words = [backend]
+    for name, value in choices.items():
+        words.append(str(value) if isinstance(value, str) else f"{'' if value else 'no-'}{name}")
+    return "-".join(words)
+
+
 @pytest.fixture(scope="session")
 def render_variant(tmp_path_factory: pytest.TempPathFactory):
-    """Factory: the rendered project for a backend, rendered once per session."""
-    cache: dict[str, Path] = {}
+    """Factory: the rendered project for a backend and choices, rendered once per session.
 
-    def _render(backend: str = "cpu") -> Path:
-        if backend not in cache:
-            dst = tmp_path_factory.mktemp(f"render-{backend}") / "smoke-project"
-            cache[backend] = render(dst, torch_backend=backend)
-        return cache[backend]
+    ``render_variant("cu126", tracker="mlflow", ci=False)``; choices equal to their defaults
+    are dropped, so the default project of a backend is rendered once whoever asks for it.
+    """
+    cache: dict[tuple[str, tuple[tuple[str, Any], ...]], Path] = {}
+
+    def _render(backend: str = "cpu", **choices: Any) -> Path:
+        unknown = set(choices) - set(CHOICES)
+        assert not unknown, f"render_variant: {sorted(unknown)} are not among {CHOICES}"
+        chosen = {k: v for k, v in choices.items() if v != CHOICE_DEFAULTS[k]}
+        key = (backend, tuple(sorted(chosen.items())))
+        if key not in cache:
+            label = render_label(backend, dict(key[1]))
+            dst = tmp_path_factory.mktemp(f"render-{label}") / "smoke-project"
+            cache[key] = render(dst, torch_backend=backend, **chosen)
+        return cache[key]
 
     return _render
 

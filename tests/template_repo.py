@@ -8,19 +8,20 @@ and tags it. ``release_tag_problems`` checks the tags of a repository against it
 
 from __future__ import annotations
 
-import re
+import io
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
+from release_notes import UNRELEASED, changelog_releases, unreleased_entries
+
+__all__ = ["changelog_releases", "unreleased_entries"]  # re-exported for the test modules
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 # What a template release consists of (everything Copier reads; docs and tests are not needed).
 SNAPSHOT_PATHS = ("copier.yml", "extensions", "template", "migrations", "tasks")
-UNRELEASED = "Unreleased"
-# "## Unreleased", "## 0.1.0 - 2026-11-22", "## [0.2.0] - ..."
-HEADING_RE = re.compile(r"^## \[?(?P<name>[^\]\s]+)\]?(?:\s+-\s+(?P<date>\S+))?\s*$")
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -38,8 +39,8 @@ def template_files(root: Path = TEMPLATE_ROOT) -> list[str]:
     return sorted(p for p in set(wanted) if (root / p).is_file())
 
 
-def write_snapshot(repo: Path, root: Path = TEMPLATE_ROOT) -> None:
-    """Make ``repo``'s working tree (all but .git) a copy of the template's current files."""
+def clear_tree(repo: Path) -> None:
+    """Delete everything in ``repo`` but its .git folder (create ``repo`` if missing)."""
     repo.mkdir(parents=True, exist_ok=True)
     for child in repo.iterdir():
         if child.name == ".git":
@@ -48,6 +49,11 @@ def write_snapshot(repo: Path, root: Path = TEMPLATE_ROOT) -> None:
             shutil.rmtree(child)
         else:
             child.unlink()
+
+
+def write_snapshot(repo: Path, root: Path = TEMPLATE_ROOT) -> None:
+    """Make ``repo``'s working tree (all but .git) a copy of the template's current files."""
+    clear_tree(repo)
     for rel in template_files(root):
         target = repo / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -75,28 +81,6 @@ def commit_release(repo: Path, version: str) -> str:
     commit = commit_all(repo, f"Release {version}")
     git(repo, "tag", "--annotate", version, "-m", f"Release {version}")
     return commit
-
-
-def changelog_releases(text: str) -> list[str]:
-    """The second-level headings of a CHANGELOG, top to bottom (``Unreleased`` included)."""
-    names = []
-    for line in text.splitlines():
-        match = HEADING_RE.match(line)
-        if match:
-            names.append(match["name"])
-    return names
-
-
-def unreleased_entries(text: str) -> list[str]:
-    """The non-blank lines of the ``## Unreleased`` section."""
-    lines, inside = [], False
-    for line in text.splitlines():
-        if line.startswith("## "):
-            inside = bool(HEADING_RE.match(line)) and UNRELEASED in line
-            continue
-        if inside and line.strip() and not line.lstrip().startswith("<!--"):
-            lines.append(line)
-    return lines
 
 
 def changelog_problems(text: str) -> list[str]:
@@ -161,3 +145,26 @@ def release_tag_problems(repo: Path) -> list[str]:
                 "the tag points past its release commit (moved?)"
             )
     return problems
+
+
+def newest_release_tag(repo: Path = TEMPLATE_ROOT) -> str | None:
+    """The newest release tag (a bare canonical version) in the history of ``repo``'s HEAD."""
+    versions = []
+    for tag in git(repo, "tag", "--list", "--merged", "HEAD").split():
+        try:
+            version = Version(tag)
+        except InvalidVersion:
+            continue  # not a release tag
+        if str(version) == tag:
+            versions.append(version)
+    return str(max(versions)) if versions else None
+
+
+def write_release(repo: Path, source: Path, tag: str) -> None:
+    """Make ``repo``'s working tree (all but .git) the files of ``source`` at release ``tag``."""
+    clear_tree(repo)
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", tag], cwd=source, capture_output=True, check=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(repo, filter="data")

@@ -46,6 +46,8 @@ from template_repo import (
     commit_release,
     git,
     init_repo,
+    newest_release_tag,
+    write_release,
     write_snapshot,
 )
 from user_path import user_environment, uv_settings
@@ -73,6 +75,8 @@ NEW_VERSION = str(
 PROBE_VERSION = f"{NEW_VERSION}.post1"
 
 CONFLICT_START, CONFLICT_END = "<<<<<<< before updating", ">>>>>>> after updating"
+# A marker begins its line (a README may quote one inside a sentence).
+CONFLICT_LINE = rf"^(?:{re.escape(CONFLICT_START)}|{re.escape(CONFLICT_END)})$"
 
 
 def current_match(relpath: str | Path, pattern: str) -> str:
@@ -86,7 +90,9 @@ def current_match(relpath: str | Path, pattern: str) -> str:
 # The comment above train.yaml's seed: older wording, and the user's own (a conflict that
 # changes no value the project's own tests check).
 SEED_COMMENT_RE = r"^#[^\n]*\n(?=seed: \d+$)"
-NEW_SEED_COMMENT = current_match(TEMPLATE_CONFIGS / "train.yaml", SEED_COMMENT_RE).rstrip("\n")
+NEW_SEED_COMMENT = current_match(TEMPLATE_CONFIGS / "train.yaml.jinja", SEED_COMMENT_RE).rstrip(
+    "\n"
+)
 OLD_SEED_COMMENT = "# Seed of every random generator (torch-template 0.0.1 wording)."
 USER_SEED_COMMENT = "# Seed: 42 is fine; 7 did worse on my data (see notes/ideas.md)."
 # A pyproject line the template changed and the user did not.
@@ -139,7 +145,7 @@ def make_older_state(repo: Path) -> None:
     # 2. A template-owned line the user does not touch (clean 3-way merge).
     replace_once(repo / "template/pyproject.toml.jinja", LINE_LENGTH_RE, OLD_LINE_LENGTH)
     # 3. A template-owned line the user changes too (conflict).
-    replace_once(configs / "train.yaml", SEED_COMMENT_RE, OLD_SEED_COMMENT + "\n")
+    replace_once(configs / "train.yaml.jinja", SEED_COMMENT_RE, OLD_SEED_COMMENT + "\n")
     # 4. A dependency bound the template changed since: a locked project is re-locked.
     replace_once(repo / "template/pyproject.toml.jinja", NEW_NUMPY_RE, OLD_NUMPY)
     # 5. A user-owned file the template changed since: the update must not touch it.
@@ -204,7 +210,7 @@ def files_with_markers(project: Path) -> set[str]:
         if ".git" in path.relative_to(project).parts or not path.is_file():
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
-        if CONFLICT_START in text or CONFLICT_END in text:
+        if re.search(CONFLICT_LINE, text, re.MULTILINE):
             found.add(path.relative_to(project).as_posix())
     return found
 
@@ -643,6 +649,105 @@ def test_updated_project_passes_its_own_tests(installed_updated: InstalledProjec
     installed_updated.run(
         "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", timeout=900
     )
+
+
+# --- from the newest real release: what users actually update from ----------------------------
+
+
+@dataclass(frozen=True)
+class FromRelease:
+    """A project generated from a release tag, updated to today's files, and trained."""
+
+    tag: str
+    root: Path
+    template_owned_changes: set[str]  # differences from a fresh project, but user-owned files
+    trained: Path
+    consistency: str
+
+
+def update_from_release(source: Path, tag: str, tmp: Path) -> FromRelease:
+    """Generate a project from ``source`` at ``tag``, update it to today's files, train it.
+
+    A scratch repository holds the release's files as ``tag`` and today's as the next version
+    (NEW_VERSION, or ``tag``.post1 when the tag is that version), so the migrations between
+    them run. The project is untouched by a user: it must update without a conflict, train
+    ``debug=tiny`` and pass its consistency test (template-owned files that import names only
+    today's user-owned files define fail here).
+    """
+    repo = init_repo(tmp / "torch-template")
+    write_release(repo, source, tag)
+    commit_release(repo, tag)
+    write_snapshot(repo)
+    new = NEW_VERSION if Version(NEW_VERSION) > Version(tag) else f"{tag}.post1"
+    commit_release(repo, new)
+    root = tmp / "from-release" / "smoke-project"
+    render_answers(root, DEFAULT_ANSWERS, vcs_ref=tag, template=repo)
+    init_repo(root)
+    commit_all(root, f"Generated from torch-template {tag}")
+    update(root, new, quiet=True)
+    fresh = render_answers(
+        tmp / "fresh" / "smoke-project", DEFAULT_ANSWERS, vcs_ref=new, template=repo
+    )
+    is_user_owned = user_owned_matcher()
+    changes = {p for p in differing_files(root, fresh) if not is_user_owned(p)}
+    project = install_project(root, tmp / "venv", PKG)
+    trained = tmp / "run"
+    project.run("-m", f"{PKG}.train", "debug=tiny", f"hydra.run.dir={trained}")
+    proc = project.run(
+        "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_consistency.py", check=False
+    )
+    return FromRelease(
+        tag=tag,
+        root=root,
+        template_owned_changes=changes,
+        trained=trained,
+        consistency=proc.stdout if proc.returncode else "",
+    )
+
+
+@pytest.fixture(scope="module")
+def from_release(tmp_path_factory: pytest.TempPathFactory) -> FromRelease:
+    """The project of this repository's newest release tag, updated to today's files."""
+    tag = newest_release_tag(TEMPLATE_ROOT)
+    if tag is None:
+        pytest.skip(
+            "no release tag in this repository's history (git tag lists none): the update "
+            "from the newest release runs once a release is tagged (docs/contributing.md)"
+        )
+    return update_from_release(TEMPLATE_ROOT, tag, tmp_path_factory.mktemp("from-release"))
+
+
+@pytest.mark.slow
+def test_a_project_of_the_newest_release_updates_to_todays_files(
+    from_release: FromRelease,
+) -> None:
+    """Without a conflict, and as a fresh project but for the files its user owns."""
+    assert files_with_markers(from_release.root) == set(), from_release.tag
+    assert from_release.template_owned_changes <= {".copier-answers.yml"}, from_release.tag
+
+
+@pytest.mark.slow
+def test_a_project_of_the_newest_release_trains_after_the_update(
+    from_release: FromRelease,
+) -> None:
+    manifest = json.loads((from_release.trained / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "completed", from_release.tag
+    assert from_release.consistency == "", "tests/test_consistency.py failed"
+
+
+def test_the_newest_release_tag_is_a_bare_version_in_the_history(tmp_path: Path) -> None:
+    """The one ``from_release`` updates from: not a prefixed tag, nor one on another branch."""
+    repo = init_repo(tmp_path / "repo")
+    commit_all(repo, "First")
+    assert newest_release_tag(repo) is None
+    commit_release(repo, "0.1.0")
+    commit_release(repo, "0.2.0")
+    git(repo, "tag", "v0.3.0")
+    git(repo, "tag", "nightly")
+    git(repo, "switch", "--quiet", "--create", "elsewhere")
+    commit_release(repo, "0.9.0")
+    git(repo, "switch", "--quiet", "main")
+    assert newest_release_tag(repo) == "0.2.0"
 
 
 # --- tasks on update: only the lock task, once, in the project -------------------------------

@@ -458,8 +458,9 @@ def test_one_uv_version_everywhere(variant_project: Path) -> None:
     assert f"uv=={torch_template.UV_VERSION}" in test_group["dependency-groups"]["test"]
 
 
-def test_workflows_pass_zizmor(variant_project: Path) -> None:
-    """No finding of medium or higher severity (zizmor's offline audits, default persona)."""
+def zizmor(*paths: str, cwd: Path) -> list[str]:
+    """zizmor's offline audits of workflow files or folders: its findings of medium severity or
+    above, one line each (its own output when it fails otherwise)."""
     proc = run_tool(
         "zizmor",
         "--offline",
@@ -468,21 +469,36 @@ def test_workflows_pass_zizmor(variant_project: Path) -> None:
         "medium",
         "--format",
         "json",
-        str(WORKFLOWS),
-        cwd=variant_project,
+        *paths,
+        cwd=cwd,
     )
     findings = json.loads(proc.stdout or "[]")
     summary = [f"{f['ident']} ({f['determinations']['severity']}): {f['desc']}" for f in findings]
-    assert proc.returncode == 0 and not findings, output(proc) if not findings else summary
+    if proc.returncode != 0 and not summary:
+        summary = [output(proc)]
+    return summary
+
+
+def actionlint(*workflows: str, cwd: Path, config: Path | None = None) -> str:
+    """actionlint's complaints about ``workflows`` (empty when there are none)."""
+    args = ["-no-color", *(["-config-file", str(config)] if config else []), *workflows]
+    proc = run_tool("actionlint", *args, cwd=cwd)
+    return "" if proc.returncode == 0 else output(proc)
+
+
+def test_workflows_pass_zizmor(variant_project: Path) -> None:
+    """No finding of medium or higher severity (zizmor's offline audits, default persona)."""
+    assert zizmor(str(WORKFLOWS), cwd=variant_project) == []
 
 
 def test_workflows_pass_actionlint(variant_project: Path) -> None:
     """actionlint knows the GPU runner's custom label from .github/actionlint.yaml."""
     config = variant_project / ".github" / "actionlint.yaml"
     workflows = sorted(str(p) for p in (variant_project / WORKFLOWS).glob("*.yml"))
-    args = ["-no-color", *(["-config-file", str(config)] if config.is_file() else []), *workflows]
-    proc = run_tool("actionlint", *args, cwd=variant_project)
-    assert proc.returncode == 0, output(proc)
+    problems = actionlint(
+        *workflows, cwd=variant_project, config=config if config.is_file() else None
+    )
+    assert not problems, problems
     labels = (
         yaml.safe_load(config.read_text())["self-hosted-runner"]["labels"]
         if config.is_file()
@@ -494,12 +510,14 @@ def test_workflows_pass_actionlint(variant_project: Path) -> None:
 # --- the rendered project's own consistency test --------------------------------------------
 
 
-def run_consistency_suite(project: Path) -> subprocess.CompletedProcess[str]:
-    """Run the rendered ``tests/test_consistency.py`` with this interpreter.
+def run_consistency_suite(*projects: Path) -> subprocess.CompletedProcess[str]:
+    """Run the rendered ``tests/test_consistency.py`` of each project with this interpreter.
 
-    It reads files only, so the project's conftest (which imports the uninstalled package)
-    is left out.
+    One pytest process runs them all (each file is imported by its path). They read files only,
+    so the projects' conftest (which imports the uninstalled package) and configs are left out.
     """
+    files = [str(project / CONSISTENCY_TEST) for project in projects]
+    root = os.path.commonpath([str(project) for project in projects])
     return subprocess.run(
         [
             sys.executable,
@@ -509,9 +527,14 @@ def run_consistency_suite(project: Path) -> subprocess.CompletedProcess[str]:
             "-p",
             "no:cacheprovider",
             "--noconftest",
-            CONSISTENCY_TEST,
+            "--import-mode=importlib",
+            "-c",
+            os.devnull,
+            "--rootdir",
+            root,
+            *files,
         ],
-        cwd=project,
+        cwd=projects[0],
         capture_output=True,
         text=True,
         timeout=300,

@@ -286,7 +286,7 @@ def _xpu(torch_facts: dict[str, Any], target: Variant) -> list[Check]:
         "torch.xpu.is_available() is false: the project runs on the CPU. Install the Intel GPU "
         f"driver ({INTEL_DRIVER_URL}); in Docker pass --device /dev/dri --group-add $RENDER_GID "
         "(the host's render group id), and the image needs Intel's GPU user-space driver "
-        "(README.md, Docker)"
+        "(Intel's compute-runtime packages)"
     )
     return [Check("intel gpus", WARN, "none visible", fix)]
 

@@ -37,6 +37,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     from .run.builders import build_datamodule, build_model
     from .run.checkpoints import resolve_ckpt_path
     from .run.interrupts import GracefulShutdown
+    from .run.loggers import finishing_tracker_runs
     from .run.manifest import RunManifest
 
     run_dir = Path(cfg.paths.output_dir)
@@ -57,7 +58,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             on_saved=lambda path: manifest.update(checkpoint_on_interrupt=str(path)),
         )
         trainer = services.build_trainer(cfg, callbacks=[*callbacks, shutdown])
-        with shutdown.handling_signals():
+        with shutdown.handling_signals(), finishing_tracker_runs(trainer.loggers):
             if cfg.get("tune"):
                 from .run.tuning import tune
 

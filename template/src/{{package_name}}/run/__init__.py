@@ -13,7 +13,11 @@
 - ``system``: GPU, CPU and RAM use at a low rate; ``memory``: a CUDA memory snapshot
   (``debug=memory``).
 - ``interrupts``: SIGTERM and Ctrl-C stop after the current batch with a checkpoint.
-- ``loggers``: a CSV logger that continues a resumed run's file; logger versions on resume.
+- ``loggers``: a CSV logger that continues a resumed run's file; logger versions on resume;
+  W&B's run ended with the run (a sweep's jobs each get their own).
+- ``mlflow_store``: MLflow on the project's one store.
+- ``hyperparameters``: the run's hyperparameters, logged once under names that cannot
+  collide (``seed``, ``model/*``, ``data/*``).
 - ``manifest``: ``manifest.json``, what a run was and how far it got.
 - ``results``: metrics as floats, ``metrics.json``, the monitored value.
 - ``restore``: a model and its datamodule rebuilt from a checkpoint alone (evaluate, predict,

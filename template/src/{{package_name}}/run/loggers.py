@@ -1,8 +1,10 @@
-"""Loggers of a resumed run: the same files and versions as the run it continues.
+"""Loggers across runs: a resumed run continues its logs; a tracker's run ends with the run.
 
 ``AppendingCSVLogger`` continues a resumed run's ``metrics.csv`` instead of replacing it, and
 ``continue_logger_versions`` makes versioned loggers (CSV, TensorBoard) reuse the run's newest
 version, so both parts of a resumed run land in one file (and TensorBoard shows one run).
+``finishing_tracker_runs`` ends W&B's run when the run ends, so that the next run started in
+the same process (the next job of a ``--multirun`` sweep) gets its own.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 import csv
 import re
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from lightning.fabric.loggers.logger import rank_zero_experiment
-from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from omegaconf import DictConfig, open_dict
 
@@ -105,3 +109,23 @@ def latest_version(directory: Path) -> int | None:
         if child.is_dir() and (match := VERSION_DIR.fullmatch(child.name))
     ]
     return max(versions, default=None)
+
+
+@contextmanager
+def finishing_tracker_runs(loggers: Iterable[Logger]) -> Iterator[None]:
+    """End the W&B run of ``loggers`` when the block ends, with exit code 1 if it raised.
+
+    W&B keeps one run per process until it is finished, and a ``WandbLogger`` made later
+    reuses it: without this, every job of a ``--multirun`` sweep (the jobs run one after the
+    other in one process) would log into the first job's run. Lightning ends the other
+    trackers' runs itself when a stage ends.
+    """
+    exit_code = 1
+    try:
+        yield
+        exit_code = 0
+    finally:
+        for logger in loggers:
+            run = getattr(logger, "_experiment", None) if isinstance(logger, WandbLogger) else None
+            if run is not None:  # None on ranks other than 0, and before anything was logged
+                run.finish(exit_code=exit_code)

@@ -62,8 +62,9 @@ def training_callbacks(cfg: DictConfig) -> list[Callback]:
     """Return the callbacks every training run gets, before the configured ones.
 
     The monitored metric is checked, random generators and registry names go into the
-    checkpoints, LR schedules follow a ``max_epochs`` changed on resume, and a diverging run
-    stops at once (``divergence.stop``).
+    checkpoints, LR schedules follow a ``max_epochs`` changed on resume, a diverging run
+    stops at once (``divergence.stop``), and the loggers get the hyperparameters once, under
+    names that cannot collide.
     """
     from .callbacks import (
         MonitoredMetricCheck,
@@ -71,6 +72,7 @@ def training_callbacks(cfg: DictConfig) -> list[Callback]:
         RngStateCheckpoint,
         ScheduleFollowsMaxEpochs,
     )
+    from .hyperparameters import LogHyperparametersOnce
 
     metric, _ = monitor(cfg)
     callbacks: list[Callback] = [
@@ -78,6 +80,7 @@ def training_callbacks(cfg: DictConfig) -> list[Callback]:
         RngStateCheckpoint(),
         RegistryNamesCheckpoint(cfg.model.name, cfg.data.name),
         ScheduleFollowsMaxEpochs(),
+        LogHyperparametersOnce(cfg.seed),
     ]
     guard = divergence_guard(cfg)
     return [guard, *callbacks] if guard is not None else callbacks
