@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,10 @@ from typing import Any
 
 import copier
 import pytest
+import torch_template
 import yaml
 from conftest import (
+    CHOICE_DEFAULTS,
     DEFAULT_ANSWERS,
     TEMPLATE_ROOT,
     InstalledProject,
@@ -50,6 +53,7 @@ from template_repo import (
     write_release,
     write_snapshot,
 )
+from test_choices import part_files
 from user_path import user_environment, uv_settings
 
 COPIER_YML = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text(encoding="utf-8"))
@@ -262,16 +266,23 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
+def users_project(
+    dst: Path, template: Path, version: str, edit: Callable[[Path], None], message: str
+) -> Path:
+    """A default project of ``template`` at ``version``, committed, then edited and committed."""
+    render_answers(dst, DEFAULT_ANSWERS, vcs_ref=version, template=template)
+    init_repo(dst)
+    commit_all(dst, "Generated from torch-template")
+    edit(dst)
+    commit_all(dst, message)
+    return dst
+
+
 @pytest.fixture(scope="module")
 def old_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project generated from OLD_VERSION, committed, then edited and committed by its user."""
     dst = tmp_path_factory.mktemp("old-project") / "smoke-project"
-    render_answers(dst, DEFAULT_ANSWERS, vcs_ref=OLD_VERSION, template=template_repo)
-    init_repo(dst)
-    commit_all(dst, "Generated from torch-template")
-    make_user_edits(dst)
-    commit_all(dst, "My work")
-    return dst
+    return users_project(dst, template_repo, OLD_VERSION, make_user_edits, "My work")
 
 
 @dataclass(frozen=True)
@@ -540,6 +551,179 @@ def test_no_user_owned_file_depends_on_the_variant(variant_files: set[str]) -> N
     """An update never touches user-owned files, so a variant switch could not reach them."""
     is_user_owned = user_owned_matcher()
     assert {p for p in variant_files if is_user_owned(p)} == set()
+
+
+# --- turning a part of the project off and back on through an update -------------------------
+
+# Each question, the other answer an update switches it to, and the files outside the part
+# that mention the choice and so change with it: the README and the consistency tests (which
+# check the part's files against the backend) mention every part; Dependabot and the
+# pre-commit hooks also watch or lint the Dockerfile and the workflows; the tracker names its
+# logger config, its package and its compose service. The part's own files: test_choices.
+PART_MENTIONED_IN = {"README.md", "tests/test_consistency.py"}
+LINTED_PART_MENTIONED_IN = {*PART_MENTIONED_IN, ".github/dependabot.yml", ".pre-commit-config.yaml"}
+CHOICE_SWITCHES: dict[str, tuple[Any, set[str]]] = {
+    "containers": (False, LINTED_PART_MENTIONED_IN),
+    "conda_env": (False, PART_MENTIONED_IN),
+    "ci": (False, LINTED_PART_MENTIONED_IN),
+    "tracker": (
+        "mlflow",
+        {
+            "README.md",
+            "compose.yaml",
+            "environment.yml",
+            "pyproject.toml",
+            f"{CONFIGS}/train.yaml",
+            f"{CONFIGS}/logger/mlflow.yaml",
+        },
+    ),
+}
+# The user's edits: at the end of a file every switch rewrites, and in one none touches.
+USER_README_TAIL = "\n## Our lab's notes\n\nResults live on the team drive.\n"
+USER_MAKEFILE_TAIL = "\nnotebook: ## Open the lab's notebooks\n\tuv run jupyter lab notebooks\n"
+USER_EDITED = {"README.md": USER_README_TAIL, "Makefile": USER_MAKEFILE_TAIL}
+
+
+def name_status(project: Path) -> dict[str, set[str]]:
+    """What an operation changed since HEAD, by git status letter (A, D, M), untracked included."""
+    git(project, "add", "--all")
+    out = git(project, "diff", "--cached", "--name-status", "--no-renames", "HEAD")
+    changes: dict[str, set[str]] = {}
+    for line in out.splitlines():
+        status, path = line.split("\t", 1)
+        changes.setdefault(status, set()).add(path)
+    return changes
+
+
+def empty_folders(root: Path) -> set[str]:
+    """Folders outside .git with nothing in them (what a removed part must not leave behind)."""
+    return {
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_dir() and ".git" not in p.relative_to(root).parts and not any(p.iterdir())
+    }
+
+
+@dataclass(frozen=True)
+class ChoiceSwitch:
+    """The user's project right after ``copier update --data QUESTION=ANSWER``."""
+
+    question: str
+    answer: Any
+    root: Path
+    changes: dict[str, set[str]]  # name_status of the update
+    users_commit: str  # the commit with the user's edits, before the update
+
+
+def append_user_edits(project: Path) -> None:
+    """The user's notes at the end of the README, and a make target of their own."""
+    for relative, tail in USER_EDITED.items():
+        path = project / relative
+        path.write_text(path.read_text(encoding="utf-8") + tail, encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def user_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A default project of NEW_VERSION, committed, with the user's edits committed."""
+    dst = tmp_path_factory.mktemp("choices-project") / "smoke-project"
+    return users_project(dst, template_repo, NEW_VERSION, append_user_edits, "My notes")
+
+
+def switch_choice(project: Path, question: str, answer: Any) -> None:
+    """As docs/updating.md says: the same template version, one answer changed."""
+    update(project, NEW_VERSION, data={question: answer}, skip_tasks=True, quiet=True)
+
+
+@pytest.fixture(scope="module")
+def choice_switched(
+    user_project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], ChoiceSwitch]:
+    """Factory: a copy of ``user_project`` updated to CHOICE_SWITCHES' other answer, once."""
+    done: dict[str, ChoiceSwitch] = {}
+
+    def _switch(question: str) -> ChoiceSwitch:
+        if question not in done:
+            answer = CHOICE_SWITCHES[question][0]
+            root = copy_project(
+                user_project, tmp_path_factory.mktemp(f"switch-{question}") / "smoke-project"
+            )
+            users_commit = git(root, "rev-parse", "HEAD").strip()
+            switch_choice(root, question, answer)
+            done[question] = ChoiceSwitch(question, answer, root, name_status(root), users_commit)
+        return done[question]
+
+    return _switch
+
+
+def part_files_of(answers: dict[str, Any]) -> set[str]:
+    """The files of the optional parts that the user's (cpu) project renders with these choices."""
+    backend = torch_template.derive({**DEFAULT_ANSWERS, "torch_backend": "cpu"})["backend"]
+    return {path for path, rendered in part_files(answers, backend).items() if rendered}
+
+
+@pytest.mark.parametrize("question", list(CHOICE_SWITCHES))
+def test_update_switching_a_choice_changes_exactly_its_files(
+    choice_switched, question: str
+) -> None:
+    """Its part's files go (nothing is left behind); the files that mention it follow."""
+    result = choice_switched(question)
+    removed = part_files_of(CHOICE_DEFAULTS) - part_files_of(
+        {**CHOICE_DEFAULTS, question: result.answer}
+    )
+    mentions = CHOICE_SWITCHES[question][1]
+    assert result.changes == {
+        "M": {".copier-answers.yml", *mentions},
+        **({"D": removed} if removed else {}),
+    }
+    assert empty_folders(result.root) == set()
+    answers = yaml.safe_load((result.root / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers[question] == result.answer
+
+
+@pytest.mark.parametrize("question", list(CHOICE_SWITCHES))
+def test_update_switching_a_choice_matches_a_fresh_project_and_keeps_the_users_edits(
+    choice_switched, render_variant, question: str
+) -> None:
+    """The update leaves what a fresh project with that answer has, plus the user's edits."""
+    result = choice_switched(question)
+    fresh = render_variant("cpu", **{question: result.answer})
+    assert differing_files(result.root, fresh) == {".copier-answers.yml", *USER_EDITED}
+    for relative, tail in USER_EDITED.items():
+        expected = (fresh / relative).read_text(encoding="utf-8") + tail
+        assert (result.root / relative).read_text(encoding="utf-8") == expected, relative
+    assert files_with_markers(result.root) == set()
+    assert not list(result.root.rglob("*.rej"))
+
+
+@pytest.mark.parametrize("question", ["containers", "conda_env", "ci"])
+def test_update_turning_a_part_back_on_restores_it_and_keeps_the_users_edits(
+    choice_switched, tmp_path: Path, question: str
+) -> None:
+    """Off, committed, then on again: the project is the user's commit again, byte for byte
+    (the part's files as a fresh project has them, the user's edits in place, same answers)."""
+    switched = choice_switched(question)
+    root = copy_project(switched.root, tmp_path / "smoke-project")
+    commit_all(root, f"Without {question}")
+    switch_choice(root, question, CHOICE_DEFAULTS[question])
+    git(root, "add", "--all")
+    assert git(root, "diff", "--cached", "--stat", switched.users_commit) == ""
+    assert files_with_markers(root) == set()
+    assert not list(root.rglob("*.rej"))
+
+
+def test_update_switching_the_tracker_switches_the_default_logger_and_package(
+    choice_switched, user_project: Path
+) -> None:
+    """csv to mlflow: the runs log to MLflow, and mlflow moves from an extra to the defaults."""
+    result = choice_switched("tracker")
+    mlflow = torch_template.TRACKERS["mlflow"]["pip"]
+    for root, tracker in [(user_project, "csv"), (result.root, "mlflow")]:
+        train = yaml.safe_load((root / CONFIGS / "train.yaml").read_text(encoding="utf-8"))
+        assert {"logger": tracker} in train["defaults"], tracker
+        project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+        chosen = tracker == "mlflow"
+        assert (mlflow in project["dependencies"]) == chosen, f"{tracker}: installed by default"
+        assert ("mlflow" in project["optional-dependencies"]) != chosen, f"{tracker}: the extra"
 
 
 # --- touring every kind of backend: CPU, CUDA, ROCm, XPU and back -----------------------------
