@@ -308,6 +308,25 @@ def smoke_run(uv_project, tmp_path_factory: pytest.TempPathFactory):
     return _run
 
 
+# Files whose tests take minutes (installs, whole rendered suites) are collected first, so that
+# pytest-xdist (scripts/test.sh, a file per worker) starts them first and both workers finish
+# at about the same time, instead of one running the longest file alone at the end.
+LONGEST_FILES = (
+    "test_bring_your_own.py",
+    "test_user_path.py",
+    "test_starters.py",
+    "test_update.py",
+    "test_trackers.py",
+    "test_choices.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the longest files' tests first (a stable sort: order within a file is kept)."""
+    rank = {name: index for index, name in enumerate(LONGEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Print the wall times of the user's path (lock, sync, the project's commands)."""
     if not USER_PATH_TIMINGS:

@@ -183,6 +183,10 @@ def test_derive_cache_key_lists_every_answer_derive_reads() -> None:
         project_name="X",
         license="MIT",
         starters=["image", "text"],
+        tracker="mlflow",
+        containers=True,
+        conda_env=False,
+        ci=True,
         extra=1,
     )
     torch_template.derive(answers)
