@@ -240,15 +240,18 @@ def measure_loop(project: InstalledProject, out: Path) -> dict[str, Any]:
 def test_training_loop_overhead_stays_close_to_a_bare_trainer(
     installed_project: InstalledProject, tmp_path: Path
 ) -> None:
-    """The medians of two measurements must both be above a limit to fail: a busy machine
-    slows one run of a pair, rarely the same loop in two measurements."""
-    results = [measure_loop(installed_project, tmp_path / "loop.json")]
+    """A limit fails only when the medians of three measurements are all above it: on a shared
+    machine one measurement's median moves by 0.1 or more, a regression moves all three."""
+    results = [measure_loop(installed_project, tmp_path / "loop-0.json")]
     result = results[0]
     assert result["model"] == "mlp_classifier"
     assert result["batch_size"] == 256  # the default data config's
     assert result["project_step_ms"]["median"] > 0 < result["plain_step_ms"]["median"]
-    if result["template_overhead"] > MAX_TEMPLATE_OVERHEAD or result["loop_ratio"] > MAX_LOOP_RATIO:
-        results.append(measure_loop(installed_project, tmp_path / "again.json"))
+    while len(results) < 3 and (
+        min(r["template_overhead"] for r in results) > MAX_TEMPLATE_OVERHEAD
+        or min(r["loop_ratio"] for r in results) > MAX_LOOP_RATIO
+    ):
+        results.append(measure_loop(installed_project, tmp_path / f"loop-{len(results)}.json"))
     overhead = min(r["template_overhead"] for r in results)
     loop_ratio = min(r["loop_ratio"] for r in results)
     assert 0 < min(r["lightning_floor_ratio"] for r in results) <= MAX_LOOP_RATIO

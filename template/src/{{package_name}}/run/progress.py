@@ -20,7 +20,7 @@ from lightning.pytorch.callbacks import RichProgressBar
 class TimedRichProgressBar(RichProgressBar):
     """``RichProgressBar`` whose per-batch updates come at most ``refresh_rate`` times a second."""
 
-    def __init__(self, refresh_rate: int = 10, **kwargs: Any) -> None:
+    def __init__(self, refresh_rate: int = 4, **kwargs: Any) -> None:
         """Redraw at most ``refresh_rate`` times a second (``kwargs``: ``RichProgressBar``'s)."""
         super().__init__(refresh_rate=refresh_rate, **kwargs)
         self._next_update = 0.0
