@@ -21,4 +21,6 @@ command -v nvidia-smi >/dev/null || { echo "gpu.sh: no nvidia-smi: this needs an
 "$GPU_VENV/bin/python" -m pip install --quiet "torch==${TORCH_VERSION}" \
     --index-url "https://download.pytorch.org/whl/${CUDA_BACKEND}"
 "$GPU_VENV/bin/python" -m pip install --quiet --group test
+# torch.cuda.utilization() reads NVML through pynvml (the nvidia-ml-py package).
+"$GPU_VENV/bin/python" -m pip install --quiet nvidia-ml-py
 exec "$GPU_VENV/bin/python" benchmarks/gpu_check.py --backend "$CUDA_BACKEND" "$@"
