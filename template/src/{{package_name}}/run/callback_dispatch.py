@@ -6,8 +6,9 @@ twelve of them) on every callback, whether or not the callback's class overrides
 ``ModelCheckpoint`` and ``EarlyStopping``, a string made from their settings), so a dozen
 callbacks cost a dozen times six calls on every training step. Lightning skips a hook that is
 not callable (``lightning/pytorch/trainer/call.py``, ``_call_callback_hooks``): setting the
-hooks a callback does not override to ``None`` on the instance removes those calls and changes
-nothing else. Only per-batch hooks are touched; they are called nowhere else.
+hooks a callback does not override, or cannot act on with its settings, to ``None`` on the
+instance removes those calls and changes nothing else. Only per-batch hooks are touched; they
+are called nowhere else.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ BATCH_HOOKS = (
 
 
 def skip_unimplemented_batch_hooks(callbacks: Iterable[Callback]) -> int:
-    """Set each per-batch hook a callback's class does not override to ``None``.
+    """Set to ``None`` each per-batch hook a callback does not override or cannot act on.
 
-    Returns how many hook calls per batch this saves. A callback that sets a hook on the
+    A hook cannot act when the callback's settings leave it nothing to do (``idle``). Returns how many hook calls per batch this saves. A callback that sets a hook on the
     instance itself (not through its class) keeps it.
     """
     skipped = 0

@@ -47,7 +47,12 @@ class AppendingCSVLogger(CSVLogger):
 
     A new run gets a new ``version_N`` folder as usual. A run resumed in its own directory
     (``ckpt_path=last``) is given its previous version, and its metrics continue that file.
+    Rows reach the file at most every ``FLUSH_SECONDS`` while training, and all of them at the
+    end.
     """
+
+    # When save() last wrote the file; -inf: the next save writes.
+    _flushed_at: float = float("-inf")
 
     @property
     @rank_zero_experiment
@@ -68,14 +73,14 @@ class AppendingCSVLogger(CSVLogger):
         writes what is left.
         """
         now = time.monotonic()
-        if now - getattr(self, "_flushed_at", 0.0) < FLUSH_SECONDS:
+        if now - self._flushed_at < FLUSH_SECONDS:
             return
         self._flushed_at = now
         super().save()
 
     def finalize(self, status: str) -> None:
         """Write every row still held, whatever ``save`` deferred."""
-        self._flushed_at = 0.0
+        self._flushed_at = float("-inf")
         super().finalize(status)
 
 
