@@ -37,8 +37,9 @@ BATCH_HOOKS = (
 def skip_unimplemented_batch_hooks(callbacks: Iterable[Callback]) -> int:
     """Set to ``None`` each per-batch hook a callback does not override or cannot act on.
 
-    A hook cannot act when the callback's settings leave it nothing to do (``idle``). Returns how many hook calls per batch this saves. A callback that sets a hook on the
-    instance itself (not through its class) keeps it.
+    A hook cannot act when the callback's settings leave it nothing to do (``idle``). Returns
+    how many hook calls per batch this saves. A callback that sets a hook on the instance
+    itself (not through its class) keeps it.
     """
     skipped = 0
     for callback in callbacks:
